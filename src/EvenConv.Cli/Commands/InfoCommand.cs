@@ -1,0 +1,28 @@
+using System.CommandLine;
+using EvenConv.NativeFix;
+using EvenConv.Ops;
+using Spectre.Console;
+using TorchSharp;
+
+namespace EvenConv.Cli.Commands;
+
+/// <summary>`evenconv info`: the runtime facts that decide speed — threads, memory layout, allocator, native fix.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("info", "Show the TorchSharp runtime, threads, memory layout, allocator and native-library status.");
+        command.SetAction(_ =>
+        {
+            var table = new Table().AddColumns("setting", "value");
+            table.AddRow("TorchSharp", typeof(torch).Assembly.GetName().Version?.ToString() ?? "?");
+            table.AddRow("intra-op threads", torch.get_num_threads().ToString());
+            table.AddRow("memory layout (default)", TensorLayout.Default.ToString());
+            table.AddRow("allocator", Runtime.AllocatorDescription());
+            table.AddRow("libstdc++", LibTorchSharpFix.HostStdCxxPath() ?? "not found");
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return command;
+    }
+}

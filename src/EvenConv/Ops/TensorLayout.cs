@@ -1,0 +1,38 @@
+using static TorchSharp.torch;
+
+namespace EvenConv.Ops;
+
+/// <summary>Memory layouts of 4-D feature maps.</summary>
+public enum MemoryLayout
+{
+    /// <summary>PyTorch's default contiguous (N, C, H, W).</summary>
+    Nchw,
+    /// <summary>NHWC in memory with NCHW indexing (PyTorch's <c>channels_last</c>); faster for convolutions on CPU.</summary>
+    ChannelsLast,
+}
+
+/// <summary>
+/// channels_last support. TorchSharp 0.107 has no memory-format API, but libtorch keeps a channels_last layout
+/// through conv2d, batch_norm, relu, pad, cat and add once a tensor has it, so a permute-copy-permute is enough.
+/// </summary>
+public static class TensorLayout
+{
+    /// <summary>The layout models and layers use unless told otherwise. channels_last: about 1.3× faster whole-network
+    /// training on CPU (README, "Performance defaults").</summary>
+    public static MemoryLayout Default { get; set; } = MemoryLayout.ChannelsLast;
+
+    /// <summary>True for a 4-D tensor whose channel stride is 1 and whose layout is NHWC.</summary>
+    public static bool IsChannelsLast(Tensor t) =>
+        t.dim() == 4 && t.shape[1] > 1 && t.stride(1) == 1 && t.stride(3) == t.shape[1] && t.stride(2) == t.shape[1] * t.shape[3];
+
+    /// <summary>The tensor in the given layout (a copy unless it is already in it). Non-4-D tensors are returned as they are.</summary>
+    public static Tensor To(Tensor t, MemoryLayout layout)
+    {
+        if (t.dim() != 4) return t;
+        return layout switch
+        {
+            MemoryLayout.ChannelsLast => IsChannelsLast(t) ? t : t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2),
+            _ => t.is_contiguous() ? t : t.contiguous(),
+        };
+    }
+}
