@@ -6,4 +6,5 @@ using EvenConv.Cli.Commands;
 var root = new RootCommand("EvenConv: convolutions with even-sized kernels and symmetric padding (Wu et al., NeurIPS 2019) on TorchSharp.");
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
+root.Subcommands.Add(ModelsCommand.Create());
 return await CliRunner.RunAsync(root, args);
