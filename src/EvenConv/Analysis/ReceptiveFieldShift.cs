@@ -96,16 +96,15 @@ public static class ReceptiveFieldShift
     private static MeasuredShift Centroid(ShiftLayer layer, Tensor output, Tensor input, ErfTarget target)
     {
         using var step = NewDisposeScope();
-        long height = input.shape[2], width = input.shape[3];
         long h = output.shape[2], w = output.shape[3], cy = (h - 1) / 2, cx = (w - 1) / 2;
         var unit = target == ErfTarget.CentralUnit ? output[.., .., (int)cy, (int)cx].sum() : output.sum();
         var g = autograd.grad([unit], [input], retain_graph: true)[0];
         var centroid = MapStatistics.Centroid(MapStatistics.ToArray(g.abs().sum([0, 1])));
-        double sy = height / (double)h, sx = width / (double)w;
-        // Nominal position: the unit's place on a grid aligned with the image extent.
+        // Nominal position: the unit's place (s−1)/2 + s·i on a grid of the layer's scale aligned with the image.
+        double sy = layer.Y.Scale, sx = layer.X.Scale;
         var (ny, nx) = target == ErfTarget.CentralUnit
             ? ((sy - 1) / 2 + sy * cy, (sx - 1) / 2 + sx * cx)
-            : ((height - 1) / 2.0, (width - 1) / 2.0);
+            : ((sy - 1) / 2 + sy * (h - 1) / 2.0, (sx - 1) / 2 + sx * (w - 1) / 2.0);
         return new MeasuredShift(layer, centroid.Y - ny, centroid.X - nx);
     }
 }
