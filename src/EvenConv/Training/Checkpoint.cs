@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using EvenConv.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using EvenConv.Data;
+using EvenConv.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
