@@ -104,7 +104,7 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
 
         void Save(TrainingPosition at)
         {
-            Checkpoint.Save(CheckpointPath, new CheckpointHeader(cfg, at, history, DateTime.UtcNow), model, optimizer);
+            Checkpoint.Save(CheckpointPath, new CheckpointHeader(cfg, at, history, normalization, DateTime.UtcNow), model, optimizer);
             sinceCheckpoint.Restart();
         }
 
