@@ -10,4 +10,5 @@ root.Subcommands.Add(ModelsCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(SweepCommand.Create());
 return await CliRunner.RunAsync(root, args);

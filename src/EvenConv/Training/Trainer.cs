@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using EvenConv.Complexity;
 using EvenConv.Data;
 using EvenConv.IO;
 using TorchSharp;
@@ -67,6 +68,7 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
     private TrainingResult Train(TrainingConfig cfg, TrainingPosition position, List<EpochMetrics> history, Dictionary<string, Tensor>? saved, CancellationToken cancellation)
     {
         if (cfg.Threads > 0) set_num_threads(cfg.Threads);
+        EvenConv.Runtime.ResetPeakResident(); // peak memory per run, also when a sweep trains many in one process
         var device = ResolveDevice(cfg.Device);
         Directory.CreateDirectory(outputDirectory);
         AtomicFile.WriteAllText(Path.Combine(outputDirectory, ConfigFile), cfg.ToJson());
@@ -179,7 +181,8 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
                 throw new OperationCanceledException($"stopped after epoch {epoch}; continue with --resume.");
         }
 
-        var result = Summarise(cfg, history, parameters, position.TrainSeconds);
+        var macs = ModelComplexity.Count(model, train.Channels, train.Height, train.Width).Macs;
+        var result = Summarise(cfg, history, parameters, macs, position.TrainSeconds);
         AtomicFile.WriteAllText(Path.Combine(outputDirectory, ResultFile), JsonSerializer.Serialize(result, ResultJson));
         return result;
     }
@@ -195,12 +198,12 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
         return ((1 - w) * first + w * second).mean();
     }
 
-    private static TrainingResult Summarise(TrainingConfig cfg, List<EpochMetrics> history, long parameters, double trainSeconds)
+    private static TrainingResult Summarise(TrainingConfig cfg, List<EpochMetrics> history, long parameters, long macs, double trainSeconds)
     {
         var last = history[^1];
         var best = history.MinBy(m => m.TestError)!;
         var images = history.Sum(m => m.ImagesPerSecond * m.EpochSeconds);
-        return new TrainingResult(cfg.Model, cfg.Conv, cfg.Data, cfg.Seed, cfg.Epochs, parameters, last.TestError, best.TestError, best.Epoch,
+        return new TrainingResult(cfg.Model, cfg.Conv, cfg.Data, cfg.Seed, cfg.Epochs, parameters, macs, last.TestError, best.TestError, best.Epoch,
             last.TrainLoss, trainSeconds, images / Math.Max(history.Sum(m => m.EpochSeconds), 1e-9), history.Sum(m => m.StallSeconds),
             history.Max(m => m.PeakMemoryBytes));
     }
