@@ -1,3 +1,4 @@
+using EvenConv.IO;
 using ScottPlot;
 
 namespace EvenConv.Plotting;

@@ -1,3 +1,4 @@
+using EvenConv.IO;
 using SkiaSharp;
 
 namespace EvenConv.Plotting;

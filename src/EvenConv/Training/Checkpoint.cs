@@ -1,3 +1,4 @@
+using EvenConv.IO;
 using System.Text;
 using System.Text.Json;
 using EvenConv.Data;

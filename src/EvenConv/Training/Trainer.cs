@@ -1,3 +1,4 @@
+using EvenConv.IO;
 using System.Diagnostics;
 using System.Text.Json;
 using EvenConv.Complexity;
