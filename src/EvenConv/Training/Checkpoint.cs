@@ -1,4 +1,3 @@
-using EvenConv.IO;
 using System.Text;
 using System.Text.Json;
 using EvenConv.Data;

@@ -1,4 +1,3 @@
-using EvenConv.IO;
 using System.Diagnostics;
 using System.Text.Json;
 using EvenConv.Complexity;

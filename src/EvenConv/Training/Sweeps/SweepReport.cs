@@ -19,8 +19,9 @@ public sealed record SweepReport(IReadOnlyList<SweepRow> Rows)
 {
     public static string CellDirectory(string sweepDirectory, SweepCell cell) => Path.Combine(sweepDirectory, "cells", cell.Id);
 
-    /// <summary>Collects the finished cells of <paramref name="spec"/> in <paramref name="directory"/> and writes the report files.</summary>
-    public static SweepReport Write(SweepSpec spec, string directory)
+    /// <summary>Collects the finished cells of <paramref name="spec"/> in <paramref name="directory"/> and writes the report
+    /// files; with <paramref name="cellCurves"/> also (re)draws every cell's curve.png (the runner draws each cell's when it finishes).</summary>
+    public static SweepReport Write(SweepSpec spec, string directory, bool cellCurves = true)
     {
         var rows = new List<SweepRow>();
         var cells = spec.Cells();
@@ -37,7 +38,7 @@ public sealed record SweepReport(IReadOnlyList<SweepRow> Rows)
         var report = new SweepReport(rows);
         report.WriteTables(directory);
         report.WritePlots(spec, directory);
-        foreach (var cell in cells) WriteCellCurve(CellDirectory(directory, cell), cell);
+        if (cellCurves) foreach (var cell in cells) WriteCellCurve(CellDirectory(directory, cell), cell);
         return report;
     }
 
@@ -85,7 +86,8 @@ public sealed record SweepReport(IReadOnlyList<SweepRow> Rows)
         }
     }
 
-    private static void WriteCellCurve(string cellDirectory, SweepCell cell)
+    /// <summary>Draws curve.png (training and test error per epoch) in a cell's directory.</summary>
+    public static void WriteCellCurve(string cellDirectory, SweepCell cell)
     {
         var history = EpochMetrics.ReadAll(cellDirectory);
         if (history.Count == 0) return;

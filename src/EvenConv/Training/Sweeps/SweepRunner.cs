@@ -17,6 +17,9 @@ public sealed class SweepRunner(SweepSpec spec, string outputDirectory, ModelFac
     /// <summary>A line about the sweep (cell started, skipped, finished).</summary>
     public Action<string>? Message { get; init; }
 
+    private static string Recipe(TrainingConfig config) =>
+        (config with { Seed = 0, Threads = 0, LoaderWorkers = 1, CheckpointSteps = 0, CheckpointMinutes = 0, DataDirectory = null }).ToJson();
+
     public string CellDirectory(SweepCell cell) => SweepReport.CellDirectory(outputDirectory, cell);
 
     /// <summary>Trains every unfinished cell, then writes the report; returns it.</summary>
@@ -28,8 +31,8 @@ public sealed class SweepRunner(SweepSpec spec, string outputDirectory, ModelFac
         if (File.Exists(specPath))
         {
             var saved = SweepSpec.FromJson(File.ReadAllText(specPath));
-            if (saved.Base with { Threads = 0, LoaderWorkers = 1, CheckpointSteps = 0, CheckpointMinutes = 0 } !=
-                spec.Base with { Threads = 0, LoaderWorkers = 1, CheckpointSteps = 0, CheckpointMinutes = 0 })
+            // Cells may be added (more kinds, depths or seeds); the recipe they share may not change.
+            if (Recipe(saved.Base) != Recipe(spec.Base))
                 throw new EvenConvException($"{outputDirectory} holds a sweep with another training recipe ({SpecFile}); continue it with the same options or choose another --out.");
         }
         AtomicFile.WriteAllText(specPath, spec.ToJson());
@@ -48,7 +51,8 @@ public sealed class SweepRunner(SweepSpec spec, string outputDirectory, ModelFac
             Message?.Invoke($"[{i + 1}/{cells.Count}] {cell.Id}: {(resume ? "resuming" : "training")}");
             var result = new Trainer(spec.ConfigFor(cell), dir, modelFactory) { Progress = p => Progress?.Invoke(cell, p) }.Run(resume, cancellation);
             Message?.Invoke($"[{i + 1}/{cells.Count}] {cell.Id}: test error {100 * result.FinalTestError:F2}%");
-            SweepReport.Write(spec, outputDirectory);
+            SweepReport.WriteCellCurve(dir, cell);
+            SweepReport.Write(spec, outputDirectory, cellCurves: false);
         }
         return SweepReport.Write(spec, outputDirectory);
     }
