@@ -25,7 +25,7 @@ internal static class TrainingConsole
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(true)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 24 }, new PercentageColumn())
             .Start(context =>
             {
                 var task = context.AddTask(Markup.Escape(title));
@@ -33,7 +33,8 @@ internal static class TrainingConsole
                 {
                     task.MaxValue = (double)p.Epochs * p.Batches;
                     task.Value = (double)(p.Epoch - 1) * p.Batches + p.Batch;
-                    task.Description = Markup.Escape(StepLine(title, p));
+                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                        $"{title} {p.Epoch}/{p.Epochs} loss {p.Loss:F4} {p.ImagesPerSecond:F0} img/s lr {p.LearningRate:G3} ETA {Eta(p.Eta)}"));
                     if (p.EpochDone is { } m) AnsiConsole.MarkupLine(Markup.Escape(EpochLine(m, p.Epochs)));
                 });
             });
