@@ -17,7 +17,7 @@ internal static class ProgressDisplay
         if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
         {
             var clock = Stopwatch.StartNew();
-            var last = TimeSpan.MinValue;
+            var last = -PlainInterval;
             string? lastText = null;
             return work(new InlineProgress<TProgress>(p =>
             {

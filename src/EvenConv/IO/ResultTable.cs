@@ -43,7 +43,7 @@ public sealed class ResultTable(params string[] columns)
         foreach (var row in _rows)
         {
             var obj = new JsonObject();
-            for (var i = 0; i < Columns.Count; i++) obj[Columns[i]] = row[i] is null ? null : JsonValue.Create(row[i]);
+            for (var i = 0; i < Columns.Count; i++) obj[Columns[i]] = ToNode(row[i]);
             array.Add(obj);
         }
         return array;
@@ -60,6 +60,17 @@ public sealed class ResultTable(params string[] columns)
         foreach (var row in _rows) md.Append("| ").AppendJoin(" | ", row.Select(c => Format(c, numberFormat).Replace("|", "\\|", StringComparison.Ordinal))).Append(" |\n");
         return md.ToString();
     }
+
+    private static JsonNode? ToNode(object? cell) => cell switch
+    {
+        null => null,
+        bool b => JsonValue.Create(b),
+        int i => JsonValue.Create(i),
+        long l => JsonValue.Create(l),
+        double d => double.IsFinite(d) ? JsonValue.Create(d) : null,
+        float f => float.IsFinite(f) ? JsonValue.Create(f) : null,
+        _ => JsonValue.Create(Format(cell, "R")),
+    };
 
     private static string Format(object? cell, string numberFormat) => cell switch
     {

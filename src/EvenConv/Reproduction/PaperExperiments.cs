@@ -9,7 +9,10 @@ public static class PaperExperiments
     /// <summary>Every experiment, in order.</summary>
     public static IReadOnlyList<IExperiment> All() =>
     [
+        new ShiftExperiment(),
+        new ErosionExperiment(),
         new ImageNetTableExperiment(),
+        new SweepAxesExperiment(),
     ];
 
     /// <summary>The experiments named in a comma-separated list (all when null or empty), in the standard order.</summary>
