@@ -51,7 +51,7 @@ public sealed class ResultTable(params string[] columns)
 
     /// <summary>Writes <c>{"&lt;rootName&gt;": [ ... ]}</c>, atomically.</summary>
     public void WriteJson(string path, string rootName = "rows") =>
-        AtomicFile.WriteAllText(path, new JsonObject { [rootName] = ToJson() }.ToJsonString(new JsonSerializerOptions(JsonSerializerOptions.Default) { WriteIndented = true }));
+        AtomicFile.WriteAllText(path, new JsonObject { [rootName] = ToJson() }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
     /// <summary>A Markdown table; doubles use <paramref name="numberFormat"/>.</summary>
     public string ToMarkdown(string numberFormat = "G4")
