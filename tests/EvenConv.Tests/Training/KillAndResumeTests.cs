@@ -11,11 +11,11 @@ public sealed class KillAndResumeTests : IDisposable
     private readonly TestData _data = new();
     public void Dispose() => _data.Dispose();
 
-    private static Process Start(string output, string dataDir, bool resume)
+    private static Process Start(string output, string dataDir, bool resume, params string[] extra)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EvenConv.Cli.dll"));
-        foreach (var arg in new[] { "train", "--out", output, "--checkpoint-steps", "1", "--threads", "1" }) info.ArgumentList.Add(arg);
+        foreach (var arg in new[] { "train", "--out", output, "--checkpoint-steps", "1", "--threads", "1" }.Concat(extra)) info.ArgumentList.Add(arg);
         if (resume) info.ArgumentList.Add("--resume");
         else
             foreach (var arg in new[] { "--model", "resnet8", "--conv", "c2sp", "--data", dataDir, "--epochs", "3", "--batch", "8", "--lr", "0.05",
@@ -24,12 +24,13 @@ public sealed class KillAndResumeTests : IDisposable
         return Process.Start(info)!;
     }
 
-    private static void Finish(Process process)
+    private static string Finish(Process process, int exitCode = 0)
     {
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         Assert.True(process.WaitForExit(120_000), "the CLI did not finish");
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stdout.Result}{stderr.Result}");
+        Assert.True(process.ExitCode == exitCode, $"exit {process.ExitCode}: {stdout.Result}{stderr.Result}");
+        return stdout.Result + stderr.Result;
     }
 
     private static Dictionary<string, byte[]> State(string run)
@@ -72,5 +73,15 @@ public sealed class KillAndResumeTests : IDisposable
         Assert.Equal(EpochMetrics.ReadAll(whole).Select(m => (m.TrainLoss, m.TestLoss, m.TestError)),
                      EpochMetrics.ReadAll(killed).Select(m => (m.TrainLoss, m.TestLoss, m.TestError)));
         Assert.Equal(Trainer.ReadResult(whole)!.FinalTestError, Trainer.ReadResult(killed)!.FinalTestError);
+
+        // Misuse is one line, exit 1: changing the recipe on resume, or training into a used directory.
+        using (var run = Start(killed, dataDir, resume: true, "--lr", "0.2"))
+            Assert.Contains("drop --lr", Finish(run, exitCode: 1));
+        using (var run = Start(killed, dataDir, resume: false))
+        {
+            var output = Finish(run, exitCode: 1);
+            Assert.Contains("--resume", output);
+            Assert.DoesNotContain("   at ", output);
+        }
     }
 }
