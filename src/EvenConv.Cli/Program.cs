@@ -11,4 +11,5 @@ root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(SweepCommand.Create());
+root.Subcommands.Add(AnalyzeCommand.Create());
 return await CliRunner.RunAsync(root, args);

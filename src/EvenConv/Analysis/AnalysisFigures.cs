@@ -49,7 +49,7 @@ public static class AnalysisFigures
             new ChartOptions($"Information erosion in {model} on {first.Dataset} ({first.Images} images)", "Layer index n (main path; 0 = input)", "Mean L1 norm Q_n = mean |F_n|")
             {
                 LogY = true,
-                Markers = first.StageEnds.SkipLast(1).Select(s => new MarkerLine(s.Layer.Index, $"{s.Layer.Height}×{s.Layer.Width}")).ToList(),
+                Markers = StageMarkers(first),
                 Legend = LegendCorner.LowerLeft,
             },
             runs.Select(r => Series.ForKind(r.Kind, r.Result.Layers.Select(l => (double)l.Index).ToList(), r.Result.Layers.Select(l => l.Q).ToList()) with { Markers = false }).ToList());
@@ -68,7 +68,7 @@ public static class AnalysisFigures
         Charts.SaveLines(path,
             new ChartOptions($"Centroid of mean |F_n| in {model} (negative: up / left)", "Layer index n (main path; 0 = input)", "Centroid offset from image centre (input px)")
             {
-                Markers = runs[0].Result.StageEnds.SkipLast(1).Select(s => new MarkerLine(s.Layer.Index)).ToList(),
+                Markers = StageMarkers(runs[0].Result),
                 Legend = LegendCorner.LowerLeft,
             },
             series);
@@ -109,6 +109,10 @@ public static class AnalysisFigures
             TileSize = 112,
         });
     }
+
+    // A line after the last layer of every stage but the final one, labelled with the size that follows.
+    private static List<MarkerLine> StageMarkers(ModelErosionResult r) =>
+        r.StageEnds.Zip(r.StageEnds.Skip(1), (end, next) => new MarkerLine(end.Layer.Index, $"{next.Layer.Height}×{next.Layer.Width}")).ToList();
 
     private static List<MarkerLine> Boundaries(IReadOnlyList<int> boundaries, int size) =>
         boundaries.Select((b, i) => new MarkerLine(b, $"{size >> (i + 1)}×{size >> (i + 1)}")).ToList();

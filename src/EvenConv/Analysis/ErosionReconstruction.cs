@@ -55,8 +55,9 @@ public static class ErosionReconstruction
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var k = kind.KernelSize;
-        using var filter = Conv.Create(new ConvSpec(Channels, Channels, kind), w => w.fill_(1.0 / (Channels * k * k)), MemoryLayout.Nchw);
+        using var filter = Conv.Create(new ConvSpec(Channels, Channels, kind), init: null, MemoryLayout.Nchw);
         filter.to(ScalarType.Float64);
+        filter.Weight.fill_(1.0 / (Channels * k * k));   // after the cast: 1/36 has no exact float32 value
         var x = full(1, Channels, setup.Size, setup.Size, setup.Value, dtype: ScalarType.Float64);
         var q = new List<double>(setup.Layers + 1) { Q(x) };
         for (var n = 1; n <= setup.Layers; n++)

@@ -97,7 +97,8 @@ public static class ModelErosion
             var map = MapStatistics.ToArray(meanMaps[p]! / count);
             var c = MapStatistics.Centroid(map);
             long h = map.GetLength(0), w = map.GetLength(1);
-            double sy = data.Height / (double)h, sx = data.Width / (double)w;
+            // The input has scale 1; a layer's scale is the product of the strides before it.
+            double sy = p == 0 ? 1 : plan[p - 1].Y.Scale, sx = p == 0 ? 1 : plan[p - 1].X.Scale;
             // Map pixel i sits at (s−1)/2 + s·i on the input grid; report from the image centre.
             var name = p == 0 ? "input" : plan[p - 1].Name;
             var elements = p == 0 ? elementsPerImage0 : elementsPerImage[p - 1];

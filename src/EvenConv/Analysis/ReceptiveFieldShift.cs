@@ -13,6 +13,31 @@ public enum ErfTarget
     AllUnits,
 }
 
+/// <summary>How <see cref="ReceptiveFieldShift"/> measures.</summary>
+public sealed record ErfOptions
+{
+    /// <summary>Which units; see <see cref="ErfTarget"/>.</summary>
+    public ErfTarget Target { get; init; } = ErfTarget.CentralUnit;
+
+    /// <summary>Measure only main-path layers (skip shortcut branches).</summary>
+    public bool MainPathOnly { get; init; } = true;
+
+    /// <summary>Measure every n-th layer, plus the last layer of every map size (each backward pass costs about a
+    /// forward pass up to that layer, so deep networks on large inputs take a while).</summary>
+    public int Every { get; init; } = 1;
+
+    /// <summary>First give batch norm the statistics of random inputs (<see cref="BatchNormCalibration"/>; restored
+    /// afterwards): for freshly initialised networks, whose running statistics mean nothing.</summary>
+    public bool CalibrateBatchNorm { get; init; }
+
+    /// <summary>Random inputs the receptive field is summed over. The gradient of a linear network does not depend on
+    /// the input; with ReLUs it does (which units are active), and one input can leave the central unit dead.</summary>
+    public int Samples { get; init; } = 4;
+
+    /// <summary>Seed of the uniform [0, 1) inputs.</summary>
+    public long Seed { get; init; } = 1;
+}
+
 /// <summary>Measured offset of one layer: the effective-receptive-field centroid minus the nominal position.</summary>
 /// <param name="Layer">The layer, with its analytic geometry.</param>
 /// <param name="OffsetY">Measured vertical offset, input pixels (compare <see cref="ShiftLayer.OffsetY"/>).</param>
@@ -27,43 +52,59 @@ public sealed record MeasuredShift(ShiftLayer Layer, double OffsetY, double Offs
 /// </summary>
 public static class ReceptiveFieldShift
 {
-    /// <summary>Measures every main-path layer (or every layer) on one input of the given size, filled with
-    /// <paramref name="fill"/> (a constant input keeps the measurement about the network, not about an image).</summary>
-    public static IReadOnlyList<MeasuredShift> Measure(nn.Module<Tensor, Tensor> model, long channels, long height, long width,
-        ErfTarget target = ErfTarget.CentralUnit, bool mainPathOnly = true, double fill = 0.5)
+    /// <summary>Measures the layers of <paramref name="model"/> on random inputs of the given size.</summary>
+    public static IReadOnlyList<MeasuredShift> Measure(nn.Module<Tensor, Tensor> model, long channels, long height, long width, ErfOptions? options = null)
     {
+        options ??= new ErfOptions();
+        if (options.Every < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Every, "Every must be at least 1 (1 measures every layer).");
+        if (options.Samples < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Samples, "Use at least one random input.");
         var plan = ShiftTracer.Trace(model, channels, height, width);
-        var wanted = plan.Layers.Where(l => l.MainPath || !mainPathOnly).Select(l => l.Index).ToHashSet();
+        var candidates = plan.Layers.Where(l => l.MainPath || !options.MainPathOnly).ToList();
+        var wanted = candidates
+            .Where((l, i) => i % options.Every == options.Every - 1 || i == candidates.Count - 1
+                             || candidates[i + 1].Height != l.Height || candidates[i + 1].Width != l.Width)
+            .Select(l => l.Index).ToHashSet();
+
+        // Only the input needs a gradient: freeze the parameters so autograd skips their gradients.
+        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
+        foreach (var p in parameters) p.requires_grad = false;
+        using var generator = new Generator((ulong)options.Seed);
+        using var calibration = options.CalibrateBatchNorm
+            ? BatchNormCalibration.Calibrate(model, () => rand([2, channels, height, width], generator: generator))
+            : null;
         using var scope = NewDisposeScope();
         using var grad = enable_grad();
-        var input = full(1, channels, height, width, fill, requires_grad: true);
         var outputs = new List<(ShiftLayer Layer, Tensor Output)>();
-        // Models may dispose intermediate tensors at the end of a block's own dispose scope: keep an alias (same
-        // storage, same autograd graph) outside every scope, and dispose it here.
-        ShiftTracer.Trace(model, input, (layer, output) => { if (wanted.Contains(layer.Index)) outputs.Add((layer, output.alias().DetachFromDisposeScope())); });
         try
         {
-            return outputs.Select(o => Centroid(o.Layer, o.Output, input, target)).ToList();
+            var input = rand([options.Samples, channels, height, width], generator: generator).requires_grad_(true);
+            // Keep a copy of each output as the layer made it (a block may add its shortcut in place afterwards, and
+            // may dispose intermediates with its own dispose scope): clone() pins the value and stays in the graph.
+            ShiftTracer.Trace(model, input, (layer, output) =>
+            {
+                if (wanted.Contains(layer.Index)) outputs.Add((layer, output.clone().DetachFromDisposeScope()));
+            });
+            return outputs.Select(o => Centroid(o.Layer, o.Output, input, options.Target)).ToList();
         }
         finally
         {
             foreach (var (_, output) in outputs) output.Dispose();
+            foreach (var p in parameters) p.requires_grad = true;
         }
     }
 
     private static MeasuredShift Centroid(ShiftLayer layer, Tensor output, Tensor input, ErfTarget target)
     {
         using var step = NewDisposeScope();
-        long height = input.shape[2], width = input.shape[3];
         long h = output.shape[2], w = output.shape[3], cy = (h - 1) / 2, cx = (w - 1) / 2;
-        var unit = target == ErfTarget.CentralUnit ? output[0, .., (int)cy, (int)cx].sum() : output.sum();
+        var unit = target == ErfTarget.CentralUnit ? output[.., .., (int)cy, (int)cx].sum() : output.sum();
         var g = autograd.grad([unit], [input], retain_graph: true)[0];
         var centroid = MapStatistics.Centroid(MapStatistics.ToArray(g.abs().sum([0, 1])));
-        double sy = height / (double)h, sx = width / (double)w;
-        // Nominal position: the unit's place on a grid aligned with the image extent.
+        // Nominal position: the unit's place (s−1)/2 + s·i on a grid of the layer's scale aligned with the image.
+        double sy = layer.Y.Scale, sx = layer.X.Scale;
         var (ny, nx) = target == ErfTarget.CentralUnit
             ? ((sy - 1) / 2 + sy * cy, (sx - 1) / 2 + sx * cx)
-            : ((height - 1) / 2.0, (width - 1) / 2.0);
+            : ((sy - 1) / 2 + sy * (h - 1) / 2.0, (sx - 1) / 2 + sx * (w - 1) / 2.0);
         return new MeasuredShift(layer, centroid.Y - ny, centroid.X - nx);
     }
 }

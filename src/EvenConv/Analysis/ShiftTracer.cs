@@ -83,7 +83,7 @@ public static class ShiftTracer
         finally
         {
             foreach (var remove in removers) remove();
-            if (wasTraining) model.train();
+            model.train(wasTraining);
         }
         return new ShiftTrace(input.shape[2], input.shape[3], state.Finish());
     }

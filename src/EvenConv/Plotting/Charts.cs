@@ -140,9 +140,28 @@ public static class Charts
     {
         plot.Axes.AutoScale();
         var limits = plot.Axes.GetLimits();
-        plot.Axes.SetLimits(
-            o.XMin is { } x0 ? Map(x0, o.LogX) : limits.Left, o.XMax is { } x1 ? Map(x1, o.LogX) : limits.Right,
-            o.YMin is { } y0 ? Map(y0, o.LogY) : limits.Bottom, o.YMax is { } y1 ? Map(y1, o.LogY) : limits.Top);
+        double left = o.XMin is { } x0 ? Map(x0, o.LogX) : limits.Left, right = o.XMax is { } x1 ? Map(x1, o.LogX) : limits.Right;
+        double bottom = o.YMin is { } y0 ? Map(y0, o.LogY) : limits.Bottom, top = o.YMax is { } y1 ? Map(y1, o.LogY) : limits.Top;
+        plot.Axes.SetLimits(left, right, bottom, top);
+        // Decade ticks alone leave a log axis spanning less than about two decades without labels: label the
+        // in-between values (2, 5 or every digit) instead.
+        if (o.LogY && top - bottom < 2) plot.Axes.Left.TickGenerator = LogTicksWithin(bottom, top);
+        if (o.LogX && right - left < 2) plot.Axes.Bottom.TickGenerator = LogTicksWithin(left, right);
+    }
+
+    private static ScottPlot.TickGenerators.NumericManual LogTicksWithin(double low, double high)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        foreach (var mantissas in new[] { new double[] { 1, 2, 5 }, [1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9] })
+        {
+            var values = Enumerable.Range((int)Math.Floor(low) - 1, (int)Math.Ceiling(high - low) + 2)
+                .SelectMany(k => mantissas.Select(m => m * Math.Pow(10, k)))
+                .Where(v => Math.Log10(v) >= low && Math.Log10(v) <= high).ToList();
+            if (values.Count < 3 && mantissas.Length < 16) continue;
+            foreach (var v in values) ticks.AddMajor(Math.Log10(v), v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture));
+            break;
+        }
+        return ticks;
     }
 
     private static void ShowLegend(Plot plot, LegendCorner corner)

@@ -13,6 +13,7 @@ public static class PaperExperiments
         new ErosionExperiment(),
         new ImageNetTableExperiment(),
         new SweepAxesExperiment(),
+        new TrainingOverheadExperiment(),
     ];
 
     /// <summary>The experiments named in a comma-separated list (all when null or empty), in the standard order.</summary>

@@ -1,9 +1,11 @@
 using EvenConv.Layers;
 using EvenConv.Ops;
+using EvenConv.Tests.Reference;
 using static TorchSharp.torch;
 
 namespace EvenConv.Tests.Layers;
 
+[Collection(TinyTensors.Name)]
 public class ConvArgumentTests
 {
     [Theory, InlineData(1), InlineData(3), InlineData(5)]

@@ -1,10 +1,12 @@
 using EvenConv.Layers;
 using EvenConv.Ops;
+using EvenConv.Tests.Reference;
 using TorchSharp;
 using static EvenConv.Tests.Reference.TestTensors;
 
 namespace EvenConv.Tests.Layers;
 
+[Collection(TinyTensors.Name)]
 public class ConvForwardTests
 {
     private static readonly (int H, int W)[] Sizes = [(7, 10), (6, 5), (5, 8), (1, 6), (4, 9), (11, 3)];

@@ -1,9 +1,11 @@
 using EvenConv.Layers;
 using EvenConv.Ops;
+using EvenConv.Tests.Reference;
 using static EvenConv.Tests.Reference.TestTensors;
 
 namespace EvenConv.Tests.Layers;
 
+[Collection(TinyTensors.Name)]
 public class ConvGradientTests
 {
     /// <summary>C % 4 = 1, 2 and 3; stride 1, stride 2 in the conv, stride 2 by pooling; groups, bias, dilation, both layouts.</summary>
@@ -21,12 +23,14 @@ public class ConvGradientTests
         {
             using var layer = new ConvUnderTest(c);
             var gy = Random(new Random(7), c.Batch, c.OutChannels, (int)c.Spec.OutputSize(c.Height), (int)c.Spec.OutputSize(c.Width));
-            var (gx, gw, gb) = layer.Gradients(gy);
+            var (gxOrNull, gw, gb) = layer.Gradients(gy);
+            var gx = gxOrNull!;
 
             var (rx, rw, rb) = layer.Reference.Backward(layer.X, layer.W, gy);
             AssertClose(rx, gx, 1e-10, $"input gradient against the reference, {c}");
             AssertClose(rw, gw, 1e-10, $"weight gradient against the reference, {c}");
             if (gb is not null) AssertClose(rb, gb, 1e-10, $"bias gradient against the reference, {c}");
+            AssertClose(rw, layer.Gradients(gy, inputRequiresGrad: false).W, 1e-10, $"weight gradient for an input without grad, {c}");
 
             var xs = Spread(gx.Length, 200);
             var fdx = CentralDifferences(v => layer.Loss(ShapedLike(v, layer.X), gy), Flat(layer.X), xs);

@@ -1,8 +1,10 @@
 using EvenConv.Layers;
+using EvenConv.Tests.Reference;
 using static TorchSharp.torch;
 
 namespace EvenConv.Tests.Layers;
 
+[Collection(TinyTensors.Name)]
 public class ConvParameterTests
 {
     [Theory, MemberData(nameof(ConvKinds.Kinds), MemberType = typeof(ConvKinds))]

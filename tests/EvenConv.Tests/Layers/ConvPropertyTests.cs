@@ -1,11 +1,13 @@
 using EvenConv.Layers;
 using EvenConv.Ops;
+using EvenConv.Tests.Reference;
 using TorchSharp;
 using static EvenConv.Tests.Reference.TestTensors;
 using static TorchSharp.torch;
 
 namespace EvenConv.Tests.Layers;
 
+[Collection(TinyTensors.Name)]
 public class ConvPropertyTests
 {
     [Theory, InlineData(4), InlineData(8), InlineData(12)]

@@ -1,8 +1,10 @@
 using EvenConv.Layers;
+using EvenConv.Tests.Reference;
 using static TorchSharp.torch;
 
 namespace EvenConv.Tests.Layers;
 
+[Collection(TinyTensors.Name)]
 public class ConvShapeTests
 {
     private static readonly (int H, int W)[] Sizes = [(1, 1), (1, 4), (2, 3), (5, 5), (6, 9), (8, 8), (13, 10)];

@@ -69,14 +69,15 @@ internal sealed class ConvUnderTest : IDisposable
         return Dot(Layer.call(ToTensor(x, _dtype, Case.Layout)), ToTensor(gy, _dtype, Case.Layout));
     }
 
-    /// <summary>Autograd's gradients of Σ layer(X)·gy with respect to the input, the weight and the bias.</summary>
-    public (double[,,,] X, double[,,,] W, double[]? B) Gradients(double[,,,] gy)
+    /// <summary>Autograd's gradients of Σ layer(X)·gy with respect to the input (null unless
+    /// <paramref name="inputRequiresGrad"/>, as for a network's images), the weight and the bias.</summary>
+    public (double[,,,]? X, double[,,,] W, double[]? B) Gradients(double[,,,] gy, bool inputRequiresGrad = true)
     {
         using var scope = NewDisposeScope();
         Layer.zero_grad();
-        var x = ToTensor(X, _dtype, Case.Layout).requires_grad_();
+        var x = ToTensor(X, _dtype, Case.Layout).requires_grad_(inputRequiresGrad);
         (Layer.call(x) * ToTensor(gy, _dtype, Case.Layout)).sum().backward();
-        return (ToArray(x.grad!), ToArray(Layer.Weight.grad!), Layer.Bias is null ? null : ToVector(Layer.Bias.grad!));
+        return (inputRequiresGrad ? ToArray(x.grad!) : null, ToArray(Layer.Weight.grad!), Layer.Bias is null ? null : ToVector(Layer.Bias.grad!));
     }
 
     public void SetWeight(double[,,,] w)

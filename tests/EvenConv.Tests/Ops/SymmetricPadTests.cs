@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace EvenConv.Tests.Ops;
 
+[Collection(TinyTensors.Name)]
 public class SymmetricPadTests
 {
     private static readonly int[] Channels = [1, 3, 4, 5, 13];
