@@ -167,10 +167,9 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
 
             var trainSeconds = epochClock.Elapsed.TotalSeconds;
             var evaluation = Evaluator.Evaluate(model, testLoader, device);
-            var at = Here(0);
-            var computeSeconds = pos.EpochComputeSeconds + trainSeconds;
             var metrics = new EpochMetrics(epoch, lr, lossSum / seen, (double)correct / seen, evaluation.Loss, evaluation.Error,
-                (seen - pos.EpochSeen) / Math.Max(trainSeconds, 1e-9), at.EpochStallSeconds, computeSeconds, EvenConv.Runtime.PeakResidentBytes());
+                (seen - pos.EpochSeen) / Math.Max(trainSeconds, 1e-9), pos.EpochStallSeconds + loader.StallTime.TotalSeconds,
+                pos.EpochComputeSeconds + trainSeconds, EvenConv.Runtime.PeakResidentBytes());
             history.Add(metrics);
             position = new TrainingPosition { Epoch = epoch + 1, GlobalStep = step, TrainSeconds = pos.TrainSeconds + trainSeconds };
             Save(position);
