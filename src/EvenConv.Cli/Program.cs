@@ -7,5 +7,9 @@ var root = new RootCommand("EvenConv: convolutions with even-sized kernels and s
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
+root.Subcommands.Add(DataCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(SweepCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());
 return await CliRunner.RunAsync(root, args);

@@ -1,6 +1,7 @@
-using EvenConv.IO;
 using System.Text;
 using System.Text.Json;
+using EvenConv.Data;
+using EvenConv.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,8 +26,10 @@ public sealed record TrainingPosition
     public double TrainSeconds { get; init; }
 }
 
-/// <summary>Everything in a checkpoint except the tensors.</summary>
-public sealed record CheckpointHeader(TrainingConfig Config, TrainingPosition Position, IReadOnlyList<EpochMetrics> History, DateTime WrittenUtc);
+/// <summary>Everything in a checkpoint except the tensors; <paramref name="Normalization"/> is what the model's inputs were
+/// normalised with, so that evaluation on any data feeds it the same way.</summary>
+public sealed record CheckpointHeader(TrainingConfig Config, TrainingPosition Position, IReadOnlyList<EpochMetrics> History,
+    ChannelNormalization Normalization, DateTime WrittenUtc);
 
 /// <summary>
 /// A checkpoint file: magic, JSON header (config, position, metrics history), then named tensors — the model's state

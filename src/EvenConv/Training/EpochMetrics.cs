@@ -1,11 +1,12 @@
-using EvenConv.IO;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using EvenConv.IO;
 
 namespace EvenConv.Training;
 
-/// <summary>What one epoch produced. Test error and accuracy are fractions (0.05 = 5 %).</summary>
+/// <summary>What one epoch produced. Test error and accuracy are fractions (0.05 = 5 %); images per second and epoch
+/// seconds count the training steps (evaluation excluded); stall seconds are the steps' waits for the data loader.</summary>
 public sealed record EpochMetrics(
     int Epoch, double LearningRate, double TrainLoss, double TrainAccuracy, double TestLoss, double TestError,
     double ImagesPerSecond, double StallSeconds, double EpochSeconds, long PeakMemoryBytes)

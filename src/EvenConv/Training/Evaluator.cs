@@ -1,4 +1,5 @@
 using EvenConv.Data;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -35,6 +36,29 @@ public static class Evaluator
             model.train(wasTraining);
         }
         return new EvaluationResult(lossSum / count, (double)wrong / count, (int)count);
+    }
+
+    /// <summary>Evaluates a checkpoint on the test split of <paramref name="data"/> (default: the data it was trained on),
+    /// rebuilding its model with <paramref name="factory"/>.</summary>
+    public static (CheckpointHeader Header, EvaluationResult Result) EvaluateCheckpoint(string checkpoint, string? data, string? dataDirectory,
+        int batchSize, int? limit, ModelFactory factory)
+    {
+        var (header, tensors) = Checkpoint.Read(checkpoint);
+        try
+        {
+            var config = header.Config;
+            IImageDataset test = DataSets.Open(data ?? config.Data, DataSplit.Test, dataDirectory ?? config.DataDirectory);
+            if (limit is { } n) test = new DatasetSubset(test, n);
+            var device = Trainer.ResolveDevice(config.Device == "cuda" && !cuda.is_available() ? "cpu" : config.Device);
+            using var model = factory(config, test);
+            Checkpoint.LoadModel(model, tensors, checkpoint);
+            model.to(device);
+            return (header, Evaluate(model, TestLoader(test, header.Normalization, batchSize), device));
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
     }
 
     /// <summary>A loader over <paramref name="data"/> for evaluation: no augmentation, data set order.</summary>

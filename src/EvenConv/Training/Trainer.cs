@@ -1,7 +1,8 @@
-using EvenConv.IO;
 using System.Diagnostics;
 using System.Text.Json;
+using EvenConv.Complexity;
 using EvenConv.Data;
+using EvenConv.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -67,6 +68,7 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
     private TrainingResult Train(TrainingConfig cfg, TrainingPosition position, List<EpochMetrics> history, Dictionary<string, Tensor>? saved, CancellationToken cancellation)
     {
         if (cfg.Threads > 0) set_num_threads(cfg.Threads);
+        EvenConv.Runtime.ResetPeakResident(); // peak memory per run, also when a sweep trains many in one process
         var device = ResolveDevice(cfg.Device);
         Directory.CreateDirectory(outputDirectory);
         AtomicFile.WriteAllText(Path.Combine(outputDirectory, ConfigFile), cfg.ToJson());
@@ -104,7 +106,7 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
 
         void Save(TrainingPosition at)
         {
-            Checkpoint.Save(CheckpointPath, new CheckpointHeader(cfg, at, history, DateTime.UtcNow), model, optimizer);
+            Checkpoint.Save(CheckpointPath, new CheckpointHeader(cfg, at, history, normalization, DateTime.UtcNow), model, optimizer);
             sinceCheckpoint.Restart();
         }
 
@@ -165,10 +167,9 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
 
             var trainSeconds = epochClock.Elapsed.TotalSeconds;
             var evaluation = Evaluator.Evaluate(model, testLoader, device);
-            var at = Here(0);
-            var computeSeconds = pos.EpochComputeSeconds + trainSeconds;
             var metrics = new EpochMetrics(epoch, lr, lossSum / seen, (double)correct / seen, evaluation.Loss, evaluation.Error,
-                (seen - pos.EpochSeen) / Math.Max(trainSeconds, 1e-9), at.EpochStallSeconds, computeSeconds, EvenConv.Runtime.PeakResidentBytes());
+                (seen - pos.EpochSeen) / Math.Max(trainSeconds, 1e-9), pos.EpochStallSeconds + loader.StallTime.TotalSeconds,
+                pos.EpochComputeSeconds + trainSeconds, EvenConv.Runtime.PeakResidentBytes());
             history.Add(metrics);
             position = new TrainingPosition { Epoch = epoch + 1, GlobalStep = step, TrainSeconds = pos.TrainSeconds + trainSeconds };
             Save(position);
@@ -179,7 +180,8 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
                 throw new OperationCanceledException($"stopped after epoch {epoch}; continue with --resume.");
         }
 
-        var result = Summarise(cfg, history, parameters, position.TrainSeconds);
+        var macs = ModelComplexity.Count(model, train.Channels, train.Height, train.Width).Macs;
+        var result = Summarise(cfg, history, parameters, macs, position.TrainSeconds);
         AtomicFile.WriteAllText(Path.Combine(outputDirectory, ResultFile), JsonSerializer.Serialize(result, ResultJson));
         return result;
     }
@@ -195,12 +197,12 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
         return ((1 - w) * first + w * second).mean();
     }
 
-    private static TrainingResult Summarise(TrainingConfig cfg, List<EpochMetrics> history, long parameters, double trainSeconds)
+    private static TrainingResult Summarise(TrainingConfig cfg, List<EpochMetrics> history, long parameters, long macs, double trainSeconds)
     {
         var last = history[^1];
         var best = history.MinBy(m => m.TestError)!;
         var images = history.Sum(m => m.ImagesPerSecond * m.EpochSeconds);
-        return new TrainingResult(cfg.Model, cfg.Conv, cfg.Data, cfg.Seed, cfg.Epochs, parameters, last.TestError, best.TestError, best.Epoch,
+        return new TrainingResult(cfg.Model, cfg.Conv, cfg.Data, cfg.Seed, cfg.Epochs, parameters, macs, last.TestError, best.TestError, best.Epoch,
             last.TrainLoss, trainSeconds, images / Math.Max(history.Sum(m => m.EpochSeconds), 1e-9), history.Sum(m => m.StallSeconds),
             history.Max(m => m.PeakMemoryBytes));
     }

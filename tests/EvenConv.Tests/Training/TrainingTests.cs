@@ -186,3 +186,29 @@ public sealed class TrainerTests : IDisposable
         Assert.Throws<InvalidDataException>(() => Checkpoint.Read(_data.PathOf("junk.ckpt")));
     }
 }
+
+public class TrainingConfigTests
+{
+    [Fact]
+    public void Json_round_trips_and_unknown_keys_are_errors()
+    {
+        var config = new TrainingConfig { Model = "resnet56", Conv = "c2sp", Milestones = [3, 5], NoDecay = ["bn", "bias"], Mixup = "beta", MixupAlpha = 0.2 };
+        var back = TrainingConfig.FromJson(config.ToJson(), "test");
+        Assert.Equal(config.ToJson(), back.ToJson());
+        var e = Assert.Throws<InvalidDataException>(() => TrainingConfig.FromJson("{ \"learningRat\": 0.2 }", "my.json"));
+        Assert.Contains("my.json", e.Message);
+        Assert.Contains("learningRat", e.Message);
+    }
+
+    [Theory]
+    [InlineData("{ \"conv\": \"c3sp\" }", "symmetric padding is for even kernels")]
+    [InlineData("{ \"epochs\": 0 }", "--epochs 0")]
+    [InlineData("{ \"mixup\": \"uniform\" }", "needs α > 0")]
+    [InlineData("{ \"noDecay\": [\"depthwise\"] }", "no-decay 'depthwise'")]
+    [InlineData("{ \"schedule\": \"step\", \"milestones\": [5, 3] }", "increasing")]
+    public void Validation_names_the_bad_value(string json, string message)
+    {
+        var e = Assert.ThrowsAny<Exception>(() => TrainingConfig.FromJson(json, "c.json").Validate());
+        Assert.Contains(message, e.Message);
+    }
+}
