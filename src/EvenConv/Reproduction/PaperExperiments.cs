@@ -13,6 +13,7 @@ public static class PaperExperiments
         new ErosionExperiment(),
         new ImageNetTableExperiment(),
         new SweepAxesExperiment(),
+        new KernelKindTrainingExperiment(),
         new TrainingOverheadExperiment(),
     ];
 
