@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Spectre.Console;
 
 namespace EvenConv.Cli;
@@ -17,10 +18,18 @@ internal static class CliRunner
             cancel.Cancel();
             Console.Error.WriteLine("Stopping after the current step... (press Ctrl+C again to abort)");
         };
+        // `kill PID` (SIGTERM) stops like Ctrl+C: background runs, whose SIGINT the shell ignores, still checkpoint first.
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        });
         try
         {
             var parsed = root.Parse(args);
-            return await parsed.InvokeAsync(new InvocationConfiguration(), cancel.Token);
+            // The handlers here rule: System.CommandLine would print every exception with its stack trace, and force an
+            // exit 2 s after a signal, before a checkpoint can be written.
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancel.Token);
         }
         catch (OperationCanceledException)
         {

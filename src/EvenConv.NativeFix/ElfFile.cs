@@ -34,18 +34,19 @@ public sealed class ElfFile
         if (bytes[4] != 2 || bytes[5] != 1)
             throw new ElfFormatException($"{name}: only little-endian 64-bit ELF files are supported (class {bytes[4]}, data {bytes[5]}).");
 
-        var shoff = checked((long)U64(0x28));
+        var shoff = U64(0x28);
         int shentsize = U16(0x3a), shnum = U16(0x3c);
-        if (shentsize != 64 || shoff <= 0 || shoff + (long)shnum * shentsize > bytes.Length)
+        if (shentsize != 64 || shoff == 0 || shoff > (ulong)bytes.Length || (ulong)shnum * 64 > (ulong)bytes.Length - shoff)
             throw new ElfFormatException($"{name}: section header table is missing or truncated.");
         _sections = new Section[shnum];
         for (var i = 0; i < shnum; i++)
         {
             var o = (int)shoff + i * shentsize;
-            var s = new Section(U32(o + 4), checked((int)U64(o + 0x18)), checked((int)U64(o + 0x20)), (int)U32(o + 0x28), (int)U32(o + 0x2c), checked((int)U64(o + 0x38)));
-            if ((long)s.Offset + s.Size > bytes.Length && s.Type != 8 /* NOBITS */)
+            // Offsets and sizes are checked against the file here, so every later use of a section stays inside it.
+            ulong offset = U64(o + 0x18), size = U64(o + 0x20), type = U32(o + 4);
+            if (type != 8 /* NOBITS */ && (offset > (ulong)bytes.Length || size > (ulong)bytes.Length - offset))
                 throw new ElfFormatException($"{name}: section {i} runs past the end of the file (truncated?).");
-            _sections[i] = s;
+            _sections[i] = new Section((uint)type, (int)Math.Min(offset, int.MaxValue), (int)Math.Min(size, int.MaxValue), U32(o + 0x28));
         }
     }
 
@@ -61,7 +62,7 @@ public sealed class ElfFile
         var result = new List<VersionNeed>();
         var sec = FindSection(ShtGnuVerneed);
         if (sec is null) return result;
-        var strtab = _sections[sec.Value.Link];
+        var strtab = Linked(sec.Value);
         var entry = sec.Value.Offset;
         for (var n = 0; n < 10_000; n++)
         {
@@ -88,7 +89,7 @@ public sealed class ElfFile
         var result = new HashSet<string>(StringComparer.Ordinal);
         var sec = FindSection(ShtGnuVerdef);
         if (sec is null) return result;
-        var strtab = _sections[sec.Value.Link];
+        var strtab = Linked(sec.Value);
         var entry = sec.Value.Offset;
         for (var n = 0; n < 10_000; n++)
         {
@@ -110,7 +111,7 @@ public sealed class ElfFile
     {
         var dynsym = FindSection(ShtDynsym) ?? throw new ElfFormatException($"{Name}: no dynamic symbol table.");
         var versym = FindSection(ShtGnuVersym) ?? throw new ElfFormatException($"{Name}: no .gnu.version section.");
-        var strtab = _sections[dynsym.Link];
+        var strtab = Linked(dynsym);
         var symbolCount = dynsym.Size / 24;
         var used = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var rela in _sections.Where(s => s.Type == ShtRela && s.Link < _sections.Length && _sections[s.Link].Type == ShtDynsym))
@@ -132,19 +133,22 @@ public sealed class ElfFile
 
     private ReadOnlySpan<byte> Span(int offset, int length)
     {
-        if (offset < 0 || offset + length > _bytes.Length)
+        if (offset < 0 || length < 0 || (long)offset + length > _bytes.Length)
             throw new ElfFormatException($"{Name}: a structure at byte {offset} runs past the end of the file (truncated?).");
         return _bytes.AsSpan(offset, length);
     }
 
     private string Str(Section strtab, int index)
     {
-        var start = strtab.Offset + index;
-        if (index < 0 || index >= strtab.Size) throw new ElfFormatException($"{Name}: string index {index} is outside its string table.");
-        var end = Array.IndexOf(_bytes, (byte)0, start, strtab.Offset + strtab.Size - start);
-        if (end < 0) throw new ElfFormatException($"{Name}: unterminated string in the string table.");
-        return Encoding.ASCII.GetString(_bytes, start, end - start);
+        var table = Span(strtab.Offset, strtab.Size);
+        if (index < 0 || index >= table.Length) throw new ElfFormatException($"{Name}: string index {index} is outside its string table.");
+        var length = table[index..].IndexOf((byte)0);
+        if (length < 0) throw new ElfFormatException($"{Name}: unterminated string in the string table.");
+        return Encoding.ASCII.GetString(table.Slice(index, length));
     }
+
+    private Section Linked(Section s) =>
+        s.Link < _sections.Length ? _sections[s.Link] : throw new ElfFormatException($"{Name}: a section links to section {s.Link}, which does not exist.");
 
     private Section? FindSection(uint type)
     {
@@ -152,7 +156,7 @@ public sealed class ElfFile
         return null;
     }
 
-    private readonly record struct Section(uint Type, int Offset, int Size, int Link, int Info, int EntrySize);
+    private readonly record struct Section(uint Type, int Offset, int Size, uint Link);
 }
 
 /// <summary>One required symbol version (an <c>Elf64_Vernaux</c>), e.g. GLIBCXX_3.4.32 from libstdc++.so.6.</summary>

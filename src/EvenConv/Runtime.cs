@@ -23,6 +23,18 @@ public static class Runtime
     /// <summary>Peak resident set size of this process so far (VmHWM), in bytes; 0 where /proc is unavailable.</summary>
     public static long PeakResidentBytes() => ReadStatusKb("VmHWM:") * 1024;
 
+    /// <summary>Starts a new peak: resets VmHWM to the current RSS (Linux ≥ 4.0, /proc/self/clear_refs), so that one
+    /// process can report the peak memory of several runs one after another. Returns false where that is not possible.</summary>
+    public static bool ResetPeakResident()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException) { return false; }
+    }
+
     /// <summary>Current resident set size (VmRSS), in bytes; 0 where /proc is unavailable.</summary>
     public static long ResidentBytes() => ReadStatusKb("VmRSS:") * 1024;
 

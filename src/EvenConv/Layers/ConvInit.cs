@@ -31,7 +31,11 @@ public static class ConvInit
     {
         // 0.87962566 is the standard deviation of a unit normal truncated to [-2, 2].
         var std = Math.Sqrt(2.0 / fan) / 0.87962566103423978;
+        // Not nn.init.trunc_normal_: TorchSharp 0.107's native version multiplies by the mean and adds the std, so it
+        // fills every element with std. Inverse CDF as in PyTorch: u uniform on (erf(−√2), erf(√2)) = (2Φ(−2)−1, 2Φ(2)−1),
+        // then √2·erfinv(u) is a unit normal truncated to [−2, 2].
+        const double erfSqrt2 = 0.95449973610364158;
         using var _ = no_grad();
-        nn.init.trunc_normal_(weight, 0, std, -2 * std, 2 * std);
+        weight.uniform_(-erfSqrt2, erfSqrt2).erfinv_().mul_(Math.Sqrt(2) * std).clamp_(-2 * std, 2 * std);
     }
 }
