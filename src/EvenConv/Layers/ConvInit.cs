@@ -31,7 +31,20 @@ public static class ConvInit
     {
         // 0.87962566 is the standard deviation of a unit normal truncated to [-2, 2].
         var std = Math.Sqrt(2.0 / fan) / 0.87962566103423978;
+        TruncatedNormal(weight, std, 2);
+    }
+
+    /// <summary>
+    /// Fills <paramref name="weight"/> with N(0, std²) truncated to ±<paramref name="limit"/>·std, by inverse-CDF
+    /// sampling as PyTorch's <c>trunc_normal_</c> does. TorchSharp 0.107's own <c>nn.init.trunc_normal_</c> fills
+    /// the whole tensor with the constant <c>std</c> (measured), which would make every filter of a layer identical.
+    /// </summary>
+    internal static void TruncatedNormal(Tensor weight, double std, double limit)
+    {
         using var _ = no_grad();
-        nn.init.trunc_normal_(weight, 0, std, -2 * std, 2 * std);
+        using var bound = tensor(limit / Math.Sqrt(2), dtype: float64);
+        using var erfBound = special.erf(bound);
+        var p = erfBound.item<double>();   // 2Φ(limit) − 1
+        weight.uniform_(-p, p).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(-limit * std, limit * std);
     }
 }
