@@ -162,7 +162,7 @@ public sealed class GanTrainer : IDisposable
         {
             using var _ = no_grad();
             var images = Generator.call(noise);
-            SampleGrid.WritePng(_files.SamplesAt(step), images);
+            SampleGrid.WritePng(_files.SamplesAt(step), images, $"{Generator.Architecture.Conv} · seed {_options.Seed} · step {step}");
             File.Copy(_files.SamplesAt(step), _files.LatestSamples, overwrite: true);
         }
         finally { Generator.train(); }

@@ -31,20 +31,11 @@ public static class ConvInit
     {
         // 0.87962566 is the standard deviation of a unit normal truncated to [-2, 2].
         var std = Math.Sqrt(2.0 / fan) / 0.87962566103423978;
-        TruncatedNormal(weight, std, 2);
-    }
-
-    /// <summary>
-    /// Fills <paramref name="weight"/> with N(0, std²) truncated to ±<paramref name="limit"/>·std, by inverse-CDF
-    /// sampling as PyTorch's <c>trunc_normal_</c> does. TorchSharp 0.107's own <c>nn.init.trunc_normal_</c> fills
-    /// the whole tensor with the constant <c>std</c> (measured), which would make every filter of a layer identical.
-    /// </summary>
-    internal static void TruncatedNormal(Tensor weight, double std, double limit)
-    {
+        // Not nn.init.trunc_normal_: TorchSharp 0.107's native version multiplies by the mean and adds the std, so it
+        // fills every element with std. Inverse CDF as in PyTorch: u uniform on (erf(−√2), erf(√2)) = (2Φ(−2)−1, 2Φ(2)−1),
+        // then √2·erfinv(u) is a unit normal truncated to [−2, 2].
+        const double erfSqrt2 = 0.95449973610364158;
         using var _ = no_grad();
-        using var bound = tensor(limit / Math.Sqrt(2), dtype: float64);
-        using var erfBound = special.erf(bound);
-        var p = erfBound.item<double>();   // 2Φ(limit) − 1
-        weight.uniform_(-p, p).erfinv_().mul_(std * Math.Sqrt(2)).clamp_(-limit * std, limit * std);
+        weight.uniform_(-erfSqrt2, erfSqrt2).erfinv_().mul_(Math.Sqrt(2) * std).clamp_(-2 * std, 2 * std);
     }
 }

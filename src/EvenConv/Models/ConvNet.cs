@@ -1,0 +1,71 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace EvenConv.Models;
+
+/// <summary>
+/// A run of blocks at one resolution (one ResNet stage, one dense block), optionally followed by a transition that
+/// changes the resolution. Parameter names: <c>blocks.{i}.…</c> and <c>transition.…</c>.
+/// </summary>
+public sealed class Stage : nn.Module<Tensor, Tensor>
+{
+    private readonly ModuleList<nn.Module<Tensor, Tensor>> blocks;
+    private readonly nn.Module<Tensor, Tensor>? transition;
+
+    public Stage(IEnumerable<nn.Module<Tensor, Tensor>> blocks, nn.Module<Tensor, Tensor>? transition = null) : base("stage")
+    {
+        this.blocks = nn.ModuleList(blocks.ToArray());
+        this.transition = transition;
+        RegisterComponents();
+    }
+
+    /// <summary>The blocks in order.</summary>
+    public IReadOnlyList<nn.Module<Tensor, Tensor>> Blocks => blocks.ToList();
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = input;
+        foreach (var block in blocks) x = block.call(x);
+        if (transition is not null) x = transition.call(x);
+        return x.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Every model of the zoo: <c>stem</c> → <c>stages.{i}</c> → <c>head</c>, so parameter names are stable and alike across
+/// families (<c>stem.conv.weight</c>, <c>stages.0.blocks.0.conv1.weight</c>, <c>head.fc.weight</c>).
+/// </summary>
+public sealed class ConvNet : nn.Module<Tensor, Tensor>
+{
+    private readonly Stem stem;
+    private readonly ModuleList<Stage> stages;
+    private readonly ClassifierHead head;
+
+    public ConvNet(string name, Stem stem, IEnumerable<Stage> stages, ClassifierHead head) : base(name)
+    {
+        this.stem = stem;
+        this.stages = nn.ModuleList(stages.ToArray());
+        this.head = head;
+        RegisterComponents();
+    }
+
+    /// <summary>The stages in order (for feature inspection).</summary>
+    public IReadOnlyList<Stage> Stages => stages.ToList();
+
+    /// <summary>The feature map before the classifier head.</summary>
+    public Tensor ForwardFeatures(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = stem.call(input);
+        foreach (var stage in stages) x = stage.call(x);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        return head.call(ForwardFeatures(input)).MoveToOuterDisposeScope();
+    }
+}
