@@ -7,4 +7,5 @@ var root = new RootCommand("EvenConv: convolutions with even-sized kernels and s
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ReproduceCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
+root.Subcommands.Add(GanCommand.Create());
 return await CliRunner.RunAsync(root, args);

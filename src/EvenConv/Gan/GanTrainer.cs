@@ -67,7 +67,7 @@ public sealed class GanTrainer : IDisposable
         if (start == 0) AtomicFile.WriteAllText(_files.Config, _config);
         var recent = new Queue<GanStepLog>(KeepLossesUpTo(start));
 
-        using var sampleNoiseSource = new torch.Generator((ulong)_options.Seed ^ 0x5A3D_9E11UL);
+        using var sampleNoiseSource = SampleNoiseSource();
         using var sampleNoise = Generator.Noise(_options.SampleCount, sampleNoiseSource);
         using var log = new StreamWriter(new FileStream(_files.Losses, FileMode.Append, FileAccess.Write, FileShare.Read));
         var clock = Stopwatch.StartNew();
@@ -154,18 +154,33 @@ public sealed class GanTrainer : IDisposable
 
     private int StepSeed(int step, int stream) => HashCode.Combine(_options.Seed, step, stream) & int.MaxValue;
 
-    private void WriteSamples(int step, Tensor noise)
+    /// <summary>Images from the run's fixed sample noise (the first <paramref name="count"/> of it), in eval mode.</summary>
+    public Tensor Samples(int count)
     {
-        using var scope = NewDisposeScope();
+        using var source = SampleNoiseSource();
+        using var noise = Generator.Noise(count, source);
+        return Generate(noise);
+    }
+
+    private torch.Generator SampleNoiseSource() => new((ulong)_options.Seed ^ 0x5A3D_9E11UL);
+
+    private Tensor Generate(Tensor noise)
+    {
+        var wasTraining = Generator.training;
         Generator.eval();
         try
         {
             using var _ = no_grad();
-            var images = Generator.call(noise);
-            SampleGrid.WritePng(_files.SamplesAt(step), images, $"{Generator.Architecture.Conv} · seed {_options.Seed} · step {step}");
-            File.Copy(_files.SamplesAt(step), _files.LatestSamples, overwrite: true);
+            return Generator.call(noise);
         }
-        finally { Generator.train(); }
+        finally { Generator.train(wasTraining); }
+    }
+
+    private void WriteSamples(int step, Tensor noise)
+    {
+        using var images = Generate(noise);
+        SampleGrid.WritePng(_files.SamplesAt(step), images, $"{Generator.Architecture.Conv} · seed {_options.Seed} · step {step}");
+        AtomicFile.WriteAllBytes(_files.LatestSamples, File.ReadAllBytes(_files.SamplesAt(step)));
     }
 
     private void SaveCheckpoint(int step, DivergenceMonitor monitor, double seconds) =>

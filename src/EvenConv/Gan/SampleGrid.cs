@@ -39,7 +39,7 @@ public static class SampleGrid
     {
         var tile = ToTile(images);
         var side = Math.Max(tile.Width, tile.Height);
-        var scale = Math.Max(1, 512 / side);
+        var scale = Math.Max(1, (512 + side - 1) / side);
         Grids.Save(path, [tile], 1, new GridOptions(title) { TileSize = Math.Clamp(side * scale, 16, 2048) });
     }
 }

@@ -18,11 +18,12 @@ public class SpectralNormTests
         var conv = (ConvLayer)sn.Inner;
         sn.train();
         using var x = randn(2, 6, 5, 5);
-        for (var i = 0; i < 60; i++) { using var _ = no_grad(); sn.call(x).Dispose(); }
+        for (var i = 0; i < 100; i++) { using var _ = no_grad(); sn.call(x).Dispose(); }
+        // Power iteration converges as (σ₂/σ₁)^(2k); random kernels have close top singular values, hence 1e-3.
         var exact = LargestSingularValue(conv.Weight);
-        Assert.Equal(exact, sn.Sigma(), 4);
+        Assert.InRange(sn.Sigma() / exact, 0.999, 1.0 + 1e-6);
         using var normalised = conv.Weight.detach() / sn.Sigma();
-        Assert.Equal(1.0, LargestSingularValue(normalised), 4);
+        Assert.InRange(LargestSingularValue(normalised), 1.0 - 1e-6, 1.001);
     }
 
     [Fact]
@@ -46,8 +47,8 @@ public class SpectralNormTests
         manual_seed(3);
         using var linear = nn.Linear(7, 4);
         using var sn = SpectralNorm.Wrap(linear);
-        for (var i = 0; i < 60; i++) { using var _ = no_grad(); sn.call(randn(3, 7)).Dispose(); }
-        Assert.Equal(LargestSingularValue(linear.weight!), sn.Sigma(), 4);
+        for (var i = 0; i < 100; i++) { using var _ = no_grad(); sn.call(randn(3, 7)).Dispose(); }
+        Assert.InRange(sn.Sigma() / LargestSingularValue(linear.weight!), 0.999, 1.0 + 1e-6);
         sn.eval();
         using var x = randn(3, 7, dtype: float32);
         sn.call(x).sum().backward();

@@ -20,7 +20,7 @@ public sealed record FeatureNetInfo(string Dataset, int Channels, int Resolution
 
 /// <summary>
 /// The offline feature extractor of Decision 8: a small C3 classifier of the GAN's own data set (trained by
-/// <see cref="FeatureNetTrainer"/>, <c>gan feature-net</c>), whose 128-d global-pooled features stand in for
+/// <see cref="FeatureNetTrainer"/>, <c>gan feature-net</c>), whose 64-d global-pooled features stand in for
 /// Inception's. Its distance is labelled "FD-&lt;dataset&gt;" — a proxy that ranks generators of that data set; its
 /// values are not comparable with FID.
 /// </summary>
@@ -28,7 +28,7 @@ public sealed class FeatureNet : nn.Module<Tensor, Tensor>, IFeatureExtractor
 {
     private const string FileMagic = "evenconv-feature-net/1";
     /// <summary>Length of the feature vector.</summary>
-    public const int Width = 128;
+    public const int Width = 64;
     private readonly ModuleList<ConvLayer> convs;
     private readonly ModuleList<BatchNorm2d> bns;
     private readonly Linear fc;
@@ -38,7 +38,7 @@ public sealed class FeatureNet : nn.Module<Tensor, Tensor>, IFeatureExtractor
     public FeatureNet(FeatureNetInfo info) : base("FeatureNet")
     {
         Info = info;
-        int[] widths = [32, 64, Width, Width];
+        int[] widths = [16, 32, Width, Width];
         convs = new ModuleList<ConvLayer>();
         bns = new ModuleList<BatchNorm2d>();
         var channels = info.Channels;
