@@ -153,3 +153,30 @@ public class GanTrainerTests
         Assert.Contains("no images", Assert.Throws<EvenConvException>(() => new GanImages(empty, 8)).Message);
     }
 }
+
+public class GanImageFolderTests
+{
+    [Fact]
+    public void An_rgb_image_folder_trains_at_a_lower_resolution_after_centre_crop_and_downsampling()
+    {
+        var dir = GanTestData.TempDirectory();
+        for (var i = 0; i < 4; i++)
+            File.WriteAllBytes(Directory.CreateDirectory(Path.Combine(dir, "data", "faces")).FullName + $"/{i}.png", EvenConv.Tests.Data.TestData.EncodeImage(20, 16, i));
+        var data = EvenConv.Data.DataSets.Open(Path.Combine(dir, "data"), EvenConv.Data.DataSplit.Train);
+        var images = new GanImages(data, 8);
+        using (var batch = images.Batch([0, 3])) Assert.Equal([2L, 3, 8, 8], batch.shape);
+        var arch = GanTestData.TinyArchitecture() with { ImageChannels = 3 };
+        using var trainer = new GanTrainer(arch, GanTestData.TinyOptions(2), images, Path.Combine(dir, "run"));
+        Assert.Equal(GanOutcome.Completed, trainer.Train().Outcome);
+    }
+
+    [Fact]
+    public void A_folder_without_images_is_refused_before_training()
+    {
+        var dir = GanTestData.TempDirectory();
+        Directory.CreateDirectory(Path.Combine(dir, "empty", "class"));
+        var e = Record.Exception(() => new GanImages(EvenConv.Data.DataSets.Open(Path.Combine(dir, "empty"), EvenConv.Data.DataSplit.Train), 32));
+        Assert.NotNull(e);
+        Assert.True(e is EvenConvException or InvalidDataException or ArgumentException, e.GetType().Name + ": " + e.Message);
+    }
+}
