@@ -15,7 +15,7 @@ namespace EvenConv.Ops;
 internal static unsafe class SymmetricPadKernel
 {
     /// <summary>Work below this many bytes runs on the calling thread; above it, split across torch's intra-op threads.</summary>
-    private const long ParallelBytes = 1 << 18;
+    private static long parallelBytes = 1 << 18;
 
     /// <summary>The padded copy of <paramref name="x"/>, in x's layout; null when x is not a dense CPU tensor.</summary>
     public static Tensor? Pad(Tensor x, long[] groupSizes, Padding2d[] pads)
@@ -82,7 +82,7 @@ internal static unsafe class SymmetricPadKernel
 
     private static void Run(long items, long bytes, Action<long> body)
     {
-        var threads = bytes < ParallelBytes ? 1 : Math.Min(TorchSharp.torch.get_num_threads(), (int)Math.Min(items, int.MaxValue));
+        var threads = bytes < parallelBytes ? 1 : Math.Min(TorchSharp.torch.get_num_threads(), (int)Math.Min(items, int.MaxValue));
         if (threads <= 1)
         {
             for (long i = 0; i < items; i++) body(i);
@@ -95,25 +95,32 @@ internal static unsafe class SymmetricPadKernel
         });
     }
 
-    // channels_last: one padded row (n, r) of Wp pixels; each pixel takes C/4-channel runs from four source pixels.
+    // channels_last: one padded row (n, r) of Wp pixels. Each pixel takes a C/4-channel run from each group's source
+    // pixel (or zeros); pixel by pixel so the writes stream through memory.
     private static void PadRowNhwc(Geometry g, byte* src, byte* dst, long row)
     {
         long n = row / g.Hp, r = row % g.Hp, pixel = g.C * g.Es;
         var dstRow = dst + row * g.Wp * pixel;
+        // Per group: the source row shifted so that padded column jj reads srcRow[k] + jj * pixel, or null (border row).
+        var srcRow = stackalloc byte*[4];
+        var off = stackalloc long[4];
+        var len = stackalloc long[4];
         for (var k = 0; k < 4; k++)
         {
-            if (g.Count[k] == 0) continue;
-            long i = r - g.Top[k], off = g.Start[k] * g.Es, len = g.Count[k] * g.Es;
-            if (i < 0 || i >= g.H)
+            long i = r - g.Top[k];
+            off[k] = g.Start[k] * g.Es;
+            len[k] = g.Count[k] * g.Es;
+            srcRow[k] = i < 0 || i >= g.H ? null : src + ((n * g.H + i) * g.W - g.Left[k]) * pixel;
+        }
+        for (long jj = 0; jj < g.Wp; jj++)
+        {
+            var d = dstRow + jj * pixel;
+            for (var k = 0; k < 4; k++)
             {
-                for (long jj = 0; jj < g.Wp; jj++) Zero(dstRow + jj * pixel + off, len);
-                continue;
+                long j = jj - g.Left[k];
+                if (srcRow[k] == null || j < 0 || j >= g.W) Zero(d + off[k], len[k]);
+                else Move(d + off[k], srcRow[k] + jj * pixel + off[k], len[k]);
             }
-            var srcRow = src + (n * g.H + i) * g.W * pixel;
-            long left = g.Left[k];
-            for (long jj = 0; jj < left; jj++) Zero(dstRow + jj * pixel + off, len);
-            for (long j = 0; j < g.W; j++) Move(dstRow + (j + left) * pixel + off, srcRow + j * pixel + off, len);
-            for (long jj = g.W + left; jj < g.Wp; jj++) Zero(dstRow + jj * pixel + off, len);
         }
     }
 
@@ -121,12 +128,19 @@ internal static unsafe class SymmetricPadKernel
     {
         long n = row / g.H, i = row % g.H, pixel = g.C * g.Es;
         var dstRow = dst + row * g.W * pixel;
+        var srcRow = stackalloc byte*[4];
+        var off = stackalloc long[4];
+        var len = stackalloc long[4];
         for (var k = 0; k < 4; k++)
         {
-            if (g.Count[k] == 0) continue;
-            long off = g.Start[k] * g.Es, len = g.Count[k] * g.Es;
-            var srcRow = src + ((n * g.Hp + i + g.Top[k]) * g.Wp + g.Left[k]) * pixel;
-            for (long j = 0; j < g.W; j++) Move(dstRow + j * pixel + off, srcRow + j * pixel + off, len);
+            off[k] = g.Start[k] * g.Es;
+            len[k] = g.Count[k] * g.Es;
+            srcRow[k] = src + ((n * g.Hp + i + g.Top[k]) * g.Wp + g.Left[k]) * pixel + off[k];
+        }
+        for (long j = 0; j < g.W; j++)
+        {
+            var d = dstRow + j * pixel;
+            for (var k = 0; k < 4; k++) Move(d + off[k], srcRow[k] + j * pixel, len[k]);
         }
     }
 

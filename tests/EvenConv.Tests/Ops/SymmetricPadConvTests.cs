@@ -57,6 +57,21 @@ public class SymmetricPadConvTests
         for (var i = 0; i < gRef.Length; i++) Assert.True(gFused[i].allclose(gRef[i], rtol: 1e-12, atol: 1e-12), $"gradient {i}");
     }
 
+    [Theory]
+    [InlineData(true, false), InlineData(false, true)]
+    public void A_frozen_weight_or_a_constant_input_gets_only_the_gradient_asked_for(bool inputGrad, bool weightGrad)
+    {
+        manual_seed(6);
+        var x = TensorLayout.To(randn(2, 6, 5, 5, dtype: float64), MemoryLayout.ChannelsLast).requires_grad_(inputGrad);
+        var w = TensorLayout.To(randn(3, 6, 2, 2, dtype: float64), MemoryLayout.ChannelsLast).requires_grad_(weightGrad);
+        var y = SymmetricPadConv.Apply(x, w);
+        var upstream = randn_like(y);
+        var wanted = inputGrad ? x : w;
+        var grad = autograd.grad([y], [wanted], [upstream])[0];
+        var reference = autograd.grad([F.conv2d(SymmetricPad.Apply(x, 2), w)], [wanted], [upstream])[0];
+        Assert.True(grad.allclose(reference, rtol: 1e-12, atol: 1e-12));
+    }
+
     [Fact]
     public void A_strided_input_takes_the_libtorch_path_and_gives_the_same_result()
     {
