@@ -9,14 +9,12 @@ namespace EvenConv.Ops;
 /// "shift each channel group by its own offset": composed from narrow/copy_/cat it runs one strided copy per group
 /// whose innermost contiguous run, in channels_last, is only C/4 elements — measured 6–10× slower than a plain copy
 /// of the same bytes. These loops write every element of the result exactly once (borders included, so the buffer
-/// needs no zero fill) and read every input element once. Other devices and layouts return null and the caller
-/// uses libtorch ops.
+/// needs no zero fill) and read every input element once, on the calling thread: splitting the loop over two .NET
+/// threads measured slower here, since libtorch's OpenMP workers keep spinning on the other core after each op.
+/// Other devices and layouts return null and the caller uses libtorch ops.
 /// </summary>
 internal static unsafe class SymmetricPadKernel
 {
-    /// <summary>Work below this many bytes runs on the calling thread; above it, split across torch's intra-op threads.</summary>
-    private static long parallelBytes = 1 << 18;
-
     /// <summary>The padded copy of <paramref name="x"/>, in x's layout; null when x is not a dense CPU tensor.</summary>
     public static Tensor? Pad(Tensor x, long[] groupSizes, Padding2d[] pads)
     {
@@ -27,8 +25,8 @@ internal static unsafe class SymmetricPadKernel
             : empty([g.N, g.C, g.Hp, g.Wp], dtype: x.dtype);
         var src = TensorMemory.Address(x);
         var dst = TensorMemory.Address(result);
-        if (channelsLast) Run(g.N * g.Hp, g.Bytes, row => PadRowNhwc(g, src, dst, row));
-        else Run(g.N * g.C, g.Bytes, plane => PadPlaneNchw(g, src, dst, plane));
+        if (channelsLast) for (long row = 0; row < g.N * g.Hp; row++) PadRowNhwc(g, src, dst, row);
+        else for (long plane = 0; plane < g.N * g.C; plane++) PadPlaneNchw(g, src, dst, plane);
         return result;
     }
 
@@ -43,8 +41,8 @@ internal static unsafe class SymmetricPadKernel
             : empty([g.N, g.C, g.H, g.W], dtype: paddedGrad.dtype);
         var src = TensorMemory.Address(paddedGrad);
         var dst = TensorMemory.Address(result);
-        if (channelsLast) Run(g.N * g.H, g.Bytes, row => UnpadRowNhwc(g, src, dst, row));
-        else Run(g.N * g.C, g.Bytes, plane => UnpadPlaneNchw(g, src, dst, plane));
+        if (channelsLast) for (long row = 0; row < g.N * g.H; row++) UnpadRowNhwc(g, src, dst, row);
+        else for (long plane = 0; plane < g.N * g.C; plane++) UnpadPlaneNchw(g, src, dst, plane);
         return result;
     }
 
@@ -59,7 +57,7 @@ internal static unsafe class SymmetricPadKernel
     /// <summary>Sizes in elements and bytes of one call, and each channel group's offset and shift.</summary>
     private sealed class Geometry
     {
-        public readonly long N, C, H, W, Hp, Wp, Es, Bytes;
+        public readonly long N, C, H, W, Hp, Wp, Es;
         public readonly long[] Start, Count, Top, Left;
 
         public Geometry(Tensor t, long[] groupSizes, Padding2d[] pads, bool padded)
@@ -69,7 +67,6 @@ internal static unsafe class SymmetricPadKernel
             H = t.shape[2] - (padded ? extraH : 0); W = t.shape[3] - (padded ? extraW : 0);
             Hp = H + extraH; Wp = W + extraW;
             Es = TensorMemory.ElementSize(t.dtype);
-            Bytes = N * C * Hp * Wp * Es;
             Start = new long[4]; Count = groupSizes; Top = new long[4]; Left = new long[4];
             for (int g = 0, s = 0; g < 4; s += (int)groupSizes[g], g++)
             {
@@ -80,47 +77,25 @@ internal static unsafe class SymmetricPadKernel
         }
     }
 
-    private static void Run(long items, long bytes, Action<long> body)
-    {
-        var threads = bytes < parallelBytes ? 1 : Math.Min(TorchSharp.torch.get_num_threads(), (int)Math.Min(items, int.MaxValue));
-        if (threads <= 1)
-        {
-            for (long i = 0; i < items; i++) body(i);
-            return;
-        }
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
-        {
-            long from = items * part / threads, to = items * (part + 1) / threads;
-            for (long i = from; i < to; i++) body(i);
-        });
-    }
-
-    // channels_last: one padded row (n, r) of Wp pixels. Each pixel takes a C/4-channel run from each group's source
-    // pixel (or zeros); pixel by pixel so the writes stream through memory.
+    // channels_last: one padded row (n, r) of Wp pixels, group by group. A group's part of the row is `Wp` runs of
+    // C/4 channels spaced one pixel apart: zeros where its source pixel falls outside the input, copies elsewhere.
     private static void PadRowNhwc(Geometry g, byte* src, byte* dst, long row)
     {
         long n = row / g.Hp, r = row % g.Hp, pixel = g.C * g.Es;
         var dstRow = dst + row * g.Wp * pixel;
-        // Per group: the source row shifted so that padded column jj reads srcRow[k] + jj * pixel, or null (border row).
-        var srcRow = stackalloc byte*[4];
-        var off = stackalloc long[4];
-        var len = stackalloc long[4];
         for (var k = 0; k < 4; k++)
         {
-            long i = r - g.Top[k];
-            off[k] = g.Start[k] * g.Es;
-            len[k] = g.Count[k] * g.Es;
-            srcRow[k] = i < 0 || i >= g.H ? null : src + ((n * g.H + i) * g.W - g.Left[k]) * pixel;
-        }
-        for (long jj = 0; jj < g.Wp; jj++)
-        {
-            var d = dstRow + jj * pixel;
-            for (var k = 0; k < 4; k++)
+            if (g.Count[k] == 0) continue;
+            long i = r - g.Top[k], left = g.Left[k], off = g.Start[k] * g.Es, len = g.Count[k] * g.Es;
+            var d = dstRow + off;
+            if (i < 0 || i >= g.H)
             {
-                long j = jj - g.Left[k];
-                if (srcRow[k] == null || j < 0 || j >= g.W) Zero(d + off[k], len[k]);
-                else Move(d + off[k], srcRow[k] + jj * pixel + off[k], len[k]);
+                ZeroRuns(d, g.Wp, pixel, len);
+                continue;
             }
+            ZeroRuns(d, left, pixel, len);
+            MoveRuns(d + left * pixel, src + (n * g.H + i) * g.W * pixel + off, g.W, pixel, len);
+            ZeroRuns(d + (left + g.W) * pixel, g.Wp - left - g.W, pixel, len);
         }
     }
 
@@ -128,19 +103,11 @@ internal static unsafe class SymmetricPadKernel
     {
         long n = row / g.H, i = row % g.H, pixel = g.C * g.Es;
         var dstRow = dst + row * g.W * pixel;
-        var srcRow = stackalloc byte*[4];
-        var off = stackalloc long[4];
-        var len = stackalloc long[4];
         for (var k = 0; k < 4; k++)
         {
-            off[k] = g.Start[k] * g.Es;
-            len[k] = g.Count[k] * g.Es;
-            srcRow[k] = src + ((n * g.Hp + i + g.Top[k]) * g.Wp + g.Left[k]) * pixel + off[k];
-        }
-        for (long j = 0; j < g.W; j++)
-        {
-            var d = dstRow + j * pixel;
-            for (var k = 0; k < 4; k++) Move(d + off[k], srcRow[k] + j * pixel, len[k]);
+            if (g.Count[k] == 0) continue;
+            long off = g.Start[k] * g.Es, len = g.Count[k] * g.Es;
+            MoveRuns(dstRow + off, src + ((n * g.Hp + i + g.Top[k]) * g.Wp + g.Left[k]) * pixel + off, g.W, pixel, len);
         }
     }
 
@@ -175,6 +142,37 @@ internal static unsafe class SymmetricPadKernel
         var k = 3;
         while (k > 0 && (g.Count[k] == 0 || channel < g.Start[k])) k--;
         return k;
+    }
+
+    /// <summary>Copies <paramref name="count"/> runs of <paramref name="len"/> bytes spaced <paramref name="stride"/>
+    /// bytes apart (the same spacing at source and destination). The common run lengths get a loop of single vector
+    /// moves: a run is one channel group of one pixel, 16–128 bytes, so per-run overhead decides the speed.</summary>
+    private static void MoveRuns(byte* dst, byte* src, long count, long stride, long len)
+    {
+        switch (len)
+        {
+            case 16:
+                for (long t = 0; t < count; t++, src += stride, dst += stride) Vector128.Store(Vector128.Load(src), dst);
+                return;
+            case 32:
+                for (long t = 0; t < count; t++, src += stride, dst += stride) Vector256.Store(Vector256.Load(src), dst);
+                return;
+            case 64:
+                for (long t = 0; t < count; t++, src += stride, dst += stride)
+                {
+                    Vector256.Store(Vector256.Load(src), dst);
+                    Vector256.Store(Vector256.Load(src + 32), dst + 32);
+                }
+                return;
+            default:
+                for (long t = 0; t < count; t++, src += stride, dst += stride) Move(dst, src, len);
+                return;
+        }
+    }
+
+    private static void ZeroRuns(byte* dst, long count, long stride, long len)
+    {
+        for (long t = 0; t < count; t++, dst += stride) Zero(dst, len);
     }
 
     /// <summary>Copies a short run (typically 16–256 bytes) with vector moves; long runs go to memmove.</summary>
