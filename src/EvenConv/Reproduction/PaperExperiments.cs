@@ -14,6 +14,7 @@ public static class PaperExperiments
         new ImageNetTableExperiment(),
         new SweepAxesExperiment(),
         new KernelKindTrainingExperiment(),
+        new GanExperiment(),
         new TrainingOverheadExperiment(),
     ];
 
