@@ -60,9 +60,13 @@ internal static class ModelsCommand
             using var model = ModelRegistry.Create(info.Name, options);
             var report = ModelComplexity.Count(model, options);
 
-            var table = new Table().AddColumns("model", "conv", "input", "classes", "params", "MACs", "activations / image");
-            table.AddRow(Markup.Escape(info.Name), kind.ToString(), $"{options.InChannels}×{h}×{w}", $"{options.NumClasses}",
-                $"{report.Params:N0} ({report.Params / 1e6:F2}M)", $"{report.Macs:N0} ({report.Macs / 1e6:F1}M)", $"{report.ActivationBytesPerImage / 1048576.0:F2} MiB");
+            var table = new Table().AddColumns("", "value");
+            table.AddRow("model", Markup.Escape(info.Name));
+            table.AddRow("conv", kind.ToString());
+            table.AddRow("input", $"{options.InChannels}×{h}×{w}, {options.NumClasses} classes");
+            table.AddRow("parameters", $"{report.Params:N0} ({report.Params / 1e6:F2}M)");
+            table.AddRow("MACs per image", $"{report.Macs:N0} ({report.Macs / 1e6:F1}M)");
+            table.AddRow("activations per image", $"{report.ActivationBytesPerImage:N0} B ({report.ActivationBytesPerImage / 1048576.0:F2} MiB; conv and BN outputs × 4 B)");
             AnsiConsole.Write(table);
             if (parse.GetValue(layers)) AnsiConsole.Write(LayerTable(report));
 
