@@ -8,7 +8,8 @@ namespace EvenConv.IO;
 /// name and tensor per entry), for modules whose tensors are channels_last. TorchSharp's own save needs contiguous
 /// tensors and its load copies raw bytes into them, so both fail (or scramble) on channels_last weights; here each
 /// tensor is written as a contiguous copy and read back with <c>copy_</c>, which keeps the module's layout.
-/// Files from <c>Module.save</c> (and TorchSharp's exportsd.py) load too.
+/// Files from <c>Module.save</c> (and TorchSharp's exportsd.py) load too, and <c>Module.load</c> reads these files
+/// into contiguous modules.
 /// </summary>
 public static class ModuleState
 {
@@ -69,10 +70,27 @@ public static class ModuleState
         throw new InvalidDataException("a malformed entry count");
     }
 
-    /// <summary>Loads a file written by <see cref="Save"/> or <c>Module.save</c>.</summary>
+    /// <summary>Writes every parameter and buffer of <paramref name="module"/> to <paramref name="path"/>, atomically.</summary>
+    public static void Save(nn.Module module, string path) =>
+        AtomicFile.Write(path, stream =>
+        {
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            Save(module, writer);
+        });
+
+    /// <summary>Loads a file written by <see cref="Save(nn.Module, string)"/> or <c>Module.save</c>.</summary>
+    /// <exception cref="EvenConvException">The file is missing, damaged, or holds another architecture.</exception>
     public static void Load(nn.Module module, string path)
     {
+        if (!File.Exists(path)) throw new FileNotFoundException($"No weights file at {path}.", path);
         using var reader = new BinaryReader(File.OpenRead(path));
-        Load(module, reader);
+        try
+        {
+            Load(module, reader);
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ArgumentException)
+        {
+            throw new EvenConvException($"{path} does not fit this model: {e.Message}. It was saved from another architecture or options (model name, conv kind, classes, input channels), or is damaged; build the model with the options it was trained with.", e);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using EvenConv.IO;
 using EvenConv.Complexity;
 using EvenConv.Layers;
 using EvenConv.Models;
@@ -17,13 +18,13 @@ public class WeightsAndMemoryTests
             var options = new ModelOptions(ConvKind.C2sp, NumClasses: 3, InputHeight: 8, InputWidth: 8);
             using var a = ModelRegistry.Create("resnet20", options);
             using var b = ModelRegistry.Create("resnet20", options);
-            ModelWeights.Save(a, path);
-            ModelWeights.Load(b, path);
+            ModuleState.Save(a, path);
+            ModuleState.Load(b, path);
             foreach (var ((name, pa), (_, pb)) in a.state_dict().Zip(b.state_dict()))
                 Assert.True(pa.allclose(pb, rtol: 0, atol: 0), name);
 
             using var other = ModelRegistry.Create("resnet20", options with { Conv = ConvKind.C3 });
-            var e = Assert.Throws<EvenConvException>(() => ModelWeights.Load(other, path));
+            var e = Assert.Throws<EvenConvException>(() => ModuleState.Load(other, path));
             Assert.Contains("options it was trained with", e.Message, StringComparison.Ordinal);
         }
         finally

@@ -1,3 +1,4 @@
+using EvenConv.IO;
 using System.Security.Cryptography;
 using System.Text;
 using EvenConv.Layers;
@@ -97,7 +98,7 @@ public class ZooTests
         using var _ = no_grad();
         var before = model.call(x);
         using var saved = new MemoryStream();
-        ModelWeights.Save(model, saved);
+        using (var writer = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true)) ModuleState.Save(model, writer);
         // Explicit scalars, kept alive across the native calls (an implicit double → Scalar can be finalised mid-call).
         using var half = 0.5.ToScalar();
         using var two = 2.0.ToScalar();
@@ -105,7 +106,7 @@ public class ZooTests
         foreach (var b in model.buffers().Where(b => b.is_floating_point())) b.mul_(two).add_(half);
         Assert.False(model.call(x).allclose(before), $"{label}: perturbing the weights did not change the output");
         saved.Position = 0;
-        ModelWeights.Load(model, saved);
+        using (var reader = new BinaryReader(saved, System.Text.Encoding.UTF8, leaveOpen: true)) ModuleState.Load(model, reader);
         Assert.True(model.call(x).allclose(before, rtol: 0, atol: 0), $"{label}: the reloaded model computes something else");
     }
 

@@ -255,7 +255,7 @@ public sealed class InceptionFeatures : IFeatureExtractor
             throw new FileNotFoundException($"No Inception-v3 weights at {weightsPath}. Convert torchvision's inception_v3 weights with TorchSharp's exportsd.py (docs/gan.md, \"FID with Inception-v3\").", weightsPath);
         _net = new InceptionV3();
         try { ModuleState.Load(_net, weightsPath); }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or EndOfStreamException or IOException)
+        catch (Exception e) when (e is EvenConvException or IOException)
         {
             _net.Dispose();
             throw new EvenConvException($"{weightsPath} does not hold torchvision Inception-v3 weights in TorchSharp format ({e.Message}). Convert them with exportsd.py as docs/gan.md shows.", e);
