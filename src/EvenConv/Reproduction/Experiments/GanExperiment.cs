@@ -26,7 +26,7 @@ internal sealed class GanExperiment : IExperiment
     private static Plan For(Budget budget) => budget switch
     {
         Budget.Tiny => new([ConvKind.C2, ConvKind.C2sp], [0], 4, 32, 16, 128, 1, 512),
-        Budget.Quick => new([ConvKind.C2, ConvKind.C2sp, ConvKind.C3, ConvKind.C4, ConvKind.C4sp], [0], 300, 128, 32, 2_000, 1, null),
+        Budget.Quick => new([ConvKind.C2, ConvKind.C2sp, ConvKind.C3, ConvKind.C4, ConvKind.C4sp], [0], 200, 64, 16, 2_000, 1, null),
         _ => new(ConvKind.PaperKinds, [0, 1], 5_000, 256, 64, 10_000, 2, null),
     };
 
