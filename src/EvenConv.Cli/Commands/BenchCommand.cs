@@ -27,20 +27,21 @@ internal static class BenchCommand
             DefaultValueFactory = _ => TensorLayout.Default == MemoryLayout.ChannelsLast ? "channels-last" : "nchw",
         };
         var kinds = new Option<string?>("--kinds") { Description = $"Comma-separated variants (default all: {string.Join(",", ConvVariant.Names)}); c3 always runs." };
+        var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: one per core)." };
         var json = new Option<string?>("--json") { Description = "Also write the rows as JSON to this file." };
         var command = new Command("conv", "Time C3, C2, C2sp (fused), naive C2sp, C4, C4sp, C5 and a depthwise-separable block: forward, forward+backward, memory kept for backward.")
         {
-            quick, rounds, layout, kinds, json,
+            quick, rounds, layout, kinds, threads, json,
         };
         command.SetAction((parse, cancel) =>
         {
             var options = parse.GetValue(quick) ? ConvBenchmarkOptions.Quick : new ConvBenchmarkOptions();
-            options = options with { Layout = ParseLayout(parse.GetValue(layout)!) };
+            options = options with { Layout = ParseLayout(parse.GetValue(layout)!), Threads = parse.GetValue(threads) };
             if (parse.GetValue(rounds) is { } r)
                 options = options with { Rounds = r >= 1 ? r : throw new ArgumentException($"--rounds must be at least 1, got {r}.") };
             if (parse.GetValue(kinds) is { } k)
                 options = options with { Kinds = k.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToList() };
-            AnsiConsole.MarkupLine($"[grey]threads {torch.get_num_threads()}, layout {options.Layout}, allocator {Markup.Escape(Runtime.AllocatorDescription())}, {options.Rounds} rounds[/]");
+            AnsiConsole.MarkupLine($"[grey]threads {options.Threads ?? torch.get_num_threads()}, layout {options.Layout}, allocator {Markup.Escape(Runtime.AllocatorDescription())}, {options.Rounds} rounds[/]");
             var result = ConvBenchmark.Run(options, line => Console.Error.WriteLine(line), cancel);
             Print(result);
             if (parse.GetValue(json) is { } path)
