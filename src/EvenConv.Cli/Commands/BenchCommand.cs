@@ -27,11 +27,12 @@ internal static class BenchCommand
             DefaultValueFactory = _ => TensorLayout.Default == MemoryLayout.ChannelsLast ? "channels-last" : "nchw",
         };
         var kinds = new Option<string?>("--kinds") { Description = $"Comma-separated variants (default all: {string.Join(",", ConvVariant.Names)}); c3 always runs." };
+        var shapes = new Option<string?>("--shapes") { Description = "Comma-separated BATCHxCHANNELSxSIZE shapes, e.g. 128x16x32,32x256x14 (default: the five standard shapes)." };
         var threads = new Option<int?>("--threads") { Description = "libtorch intra-op threads (default: one per core)." };
         var json = new Option<string?>("--json") { Description = "Also write the rows as JSON to this file." };
         var command = new Command("conv", "Time C3, C2, C2sp (fused), naive C2sp, C4, C4sp, C5 and a depthwise-separable block: forward, forward+backward, memory kept for backward.")
         {
-            quick, rounds, layout, kinds, threads, json,
+            quick, rounds, layout, kinds, shapes, threads, json,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -39,6 +40,8 @@ internal static class BenchCommand
             options = options with { Layout = ParseLayout(parse.GetValue(layout)!), Threads = parse.GetValue(threads) };
             if (parse.GetValue(rounds) is { } r)
                 options = options with { Rounds = r >= 1 ? r : throw new ArgumentException($"--rounds must be at least 1, got {r}.") };
+            if (parse.GetValue(shapes) is { } sh)
+                options = options with { Shapes = sh.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseShape).ToList() };
             if (parse.GetValue(kinds) is { } k)
                 options = options with { Kinds = k.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToList() };
             AnsiConsole.MarkupLine($"[grey]threads {options.Threads ?? torch.get_num_threads()}, layout {options.Layout}, allocator {Markup.Escape(Runtime.AllocatorDescription())}, {options.Rounds} rounds[/]");
@@ -52,6 +55,14 @@ internal static class BenchCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    private static ConvBenchmarkShape ParseShape(string text)
+    {
+        var parts = text.Split('x');
+        if (parts.Length == 3 && parts.All(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0))
+            return new ConvBenchmarkShape(int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture));
+        throw new ArgumentException($"--shapes: '{text}' is not BATCHxCHANNELSxSIZE (for example 128x16x32).");
     }
 
     private static MemoryLayout ParseLayout(string text) => text.Trim().ToLowerInvariant() switch
