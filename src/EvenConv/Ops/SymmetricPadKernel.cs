@@ -10,7 +10,7 @@ namespace EvenConv.Ops;
 /// whose innermost contiguous run, in channels_last, is only C/4 elements — measured 6–10× slower than a plain copy
 /// of the same bytes. These loops write every element of the result exactly once (borders included, so the buffer
 /// needs no zero fill) and read every input element once, on the calling thread: splitting the loop over two .NET
-/// threads measured slower here, since libtorch's OpenMP workers keep spinning on the other core after each op.
+/// threads was slower in every measurement here: libtorch's OpenMP workers keep spinning on the other core after each op.
 /// Other devices and layouts return null and the caller uses libtorch ops.
 /// </summary>
 internal static unsafe class SymmetricPadKernel
