@@ -21,14 +21,24 @@ public static class ConvBenchmark
         foreach (var k in kinds)
             if (!ConvVariant.Names.Contains(k))
                 throw new ArgumentException($"Unknown benchmark variant '{k}'. Choose from: {string.Join(", ", ConvVariant.Names)}.", nameof(options));
-        var rows = new List<ConvBenchmarkRow>();
-        foreach (var shape in options.Shapes)
+        var previousThreads = get_num_threads();
+        if (options.Threads is { } threads)
+            set_num_threads(threads >= 1 ? threads : throw new ArgumentException($"Threads must be at least 1, got {threads}.", nameof(options)));
+        try
         {
-            cancel.ThrowIfCancellationRequested();
-            rows.AddRange(RunShape(shape, kinds, options, progress, cancel));
+            var rows = new List<ConvBenchmarkRow>();
+            foreach (var shape in options.Shapes)
+            {
+                cancel.ThrowIfCancellationRequested();
+                rows.AddRange(RunShape(shape, kinds, options, progress, cancel));
+            }
+            var peak = options.MeasurePeak ? MeasurePeak(options, progress) : null;
+            return new ConvBenchmarkResult(rows, peak, options.Layout.ToString(), get_num_threads(), Runtime.AllocatorDescription(), options.Rounds);
         }
-        var peak = options.MeasurePeak ? MeasurePeak(options, progress) : null;
-        return new ConvBenchmarkResult(rows, peak, options.Layout.ToString(), get_num_threads(), Runtime.AllocatorDescription(), options.Rounds);
+        finally
+        {
+            set_num_threads(previousThreads);
+        }
     }
 
     private static List<ConvBenchmarkRow> RunShape(ConvBenchmarkShape shape, IReadOnlyList<string> kinds, ConvBenchmarkOptions options,

@@ -41,6 +41,9 @@ public sealed record ConvBenchmarkOptions
     /// <summary>Also time a large 3×3 convolution, the practical GFLOP/s ceiling of this machine.</summary>
     public bool MeasurePeak { get; init; } = true;
 
+    /// <summary>libtorch intra-op threads for the run; null keeps the current setting (by default one per core).</summary>
+    public int? Threads { get; init; }
+
     public int Seed { get; init; } = 1;
 
     /// <summary>Fewer shapes and rounds.</summary>

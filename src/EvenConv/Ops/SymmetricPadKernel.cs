@@ -10,7 +10,7 @@ namespace EvenConv.Ops;
 /// whose innermost contiguous run, in channels_last, is only C/4 elements — measured 6–10× slower than a plain copy
 /// of the same bytes. These loops write every element of the result exactly once (borders included, so the buffer
 /// needs no zero fill) and read every input element once, on the calling thread: splitting the loop over two .NET
-/// threads measured slower here, since libtorch's OpenMP workers keep spinning on the other core after each op.
+/// threads was slower in every measurement here: libtorch's OpenMP workers keep spinning on the other core after each op.
 /// Other devices and layouts return null and the caller uses libtorch ops.
 /// </summary>
 internal static unsafe class SymmetricPadKernel
@@ -77,37 +77,110 @@ internal static unsafe class SymmetricPadKernel
         }
     }
 
-    // channels_last: one padded row (n, r) of Wp pixels, group by group. A group's part of the row is `Wp` runs of
-    // C/4 channels spaced one pixel apart: zeros where its source pixel falls outside the input, copies elsewhere.
+    // channels_last: one padded row (n, r) of Wp pixels. Inside the columns where every group has a source pixel,
+    // each destination pixel is assembled from four C/4-channel runs in one go (its cache line is written once);
+    // border columns and border rows go group by group, with zeros where a group's source falls outside the input.
     private static void PadRowNhwc(Geometry g, byte* src, byte* dst, long row)
     {
         long n = row / g.Hp, r = row % g.Hp, pixel = g.C * g.Es;
         var dstRow = dst + row * g.Wp * pixel;
+        var from = stackalloc byte*[4];   // from[k] + jj * pixel: group k's source for padded column jj
+        bool allRows = true;
+        long lo = 0, hi = g.Wp;
+        for (var k = 0; k < 4; k++)
+        {
+            long i = r - g.Top[k];
+            if (i < 0 || i >= g.H) { from[k] = null; allRows &= g.Count[k] == 0; continue; }
+            from[k] = src + ((n * g.H + i) * g.W - g.Left[k]) * pixel + g.Start[k] * g.Es;
+            if (g.Count[k] == 0) continue;
+            lo = Math.Max(lo, g.Left[k]);
+            hi = Math.Min(hi, g.Left[k] + g.W);
+        }
+        if (!allRows || lo >= hi) { lo = 0; hi = 0; }
+        PadColumns(g, from, dstRow, 0, hi > lo ? lo : g.Wp, pixel);
+        if (hi > lo)
+        {
+            Gather(g, from, dstRow + lo * pixel, lo, hi - lo, pixel);
+            PadColumns(g, from, dstRow, hi, g.Wp, pixel);
+        }
+    }
+
+    /// <summary>Padded columns [<paramref name="a"/>, <paramref name="b"/>) of one row, group by group.</summary>
+    private static void PadColumns(Geometry g, byte** from, byte* dstRow, long a, long b, long pixel)
+    {
         for (var k = 0; k < 4; k++)
         {
             if (g.Count[k] == 0) continue;
-            long i = r - g.Top[k], left = g.Left[k], off = g.Start[k] * g.Es, len = g.Count[k] * g.Es;
-            var d = dstRow + off;
-            if (i < 0 || i >= g.H)
+            long off = g.Start[k] * g.Es, len = g.Count[k] * g.Es;
+            for (long jj = a; jj < b; jj++)
             {
-                ZeroRuns(d, g.Wp, pixel, len);
-                continue;
+                long j = jj - g.Left[k];
+                var d = dstRow + jj * pixel + off;
+                if (from[k] == null || j < 0 || j >= g.W) Zero(d, len);
+                else Move(d, from[k] + jj * pixel, len);
             }
-            ZeroRuns(d, left, pixel, len);
-            MoveRuns(d + left * pixel, src + (n * g.H + i) * g.W * pixel + off, g.W, pixel, len);
-            ZeroRuns(d + (left + g.W) * pixel, g.Wp - left - g.W, pixel, len);
         }
     }
 
     private static void UnpadRowNhwc(Geometry g, byte* src, byte* dst, long row)
     {
         long n = row / g.H, i = row % g.H, pixel = g.C * g.Es;
-        var dstRow = dst + row * g.W * pixel;
+        var from = stackalloc byte*[4];   // from[k] + j * pixel: group k's run of output pixel j in the padded gradient
+        for (var k = 0; k < 4; k++)
+            from[k] = src + ((n * g.Hp + i + g.Top[k]) * g.Wp + g.Left[k]) * pixel + g.Start[k] * g.Es;
+        Gather(g, from, dst + row * g.W * pixel, 0, g.W, pixel);
+    }
+
+    /// <summary>Writes <paramref name="count"/> consecutive pixels starting at <paramref name="dst"/>; pixel t takes
+    /// group k's run from <c>from[k] + (first + t) · pixel</c>. With four equal groups of 16, 32 or 64 bytes (float32
+    /// C = 16, 32, 64: the CIFAR widths) the runs are straight-line vector moves.</summary>
+    private static void Gather(Geometry g, byte** from, byte* dst, long first, long count, long pixel)
+    {
+        var len = g.Count[0] * g.Es;
+        var equal = g.Count[1] == g.Count[0] && g.Count[2] == g.Count[0] && g.Count[3] == g.Count[0];
+        byte* s0 = from[0] + first * pixel, s1 = from[1] + first * pixel, s2 = from[2] + first * pixel, s3 = from[3] + first * pixel;
+        if (equal && len == 16)
+        {
+            for (long t = 0; t < count; t++, dst += pixel, s0 += pixel, s1 += pixel, s2 += pixel, s3 += pixel)
+            {
+                Vector128.Store(Vector128.Load(s0), dst);
+                Vector128.Store(Vector128.Load(s1), dst + 16);
+                Vector128.Store(Vector128.Load(s2), dst + 32);
+                Vector128.Store(Vector128.Load(s3), dst + 48);
+            }
+            return;
+        }
+        if (equal && len == 32)
+        {
+            for (long t = 0; t < count; t++, dst += pixel, s0 += pixel, s1 += pixel, s2 += pixel, s3 += pixel)
+            {
+                Vector256.Store(Vector256.Load(s0), dst);
+                Vector256.Store(Vector256.Load(s1), dst + 32);
+                Vector256.Store(Vector256.Load(s2), dst + 64);
+                Vector256.Store(Vector256.Load(s3), dst + 96);
+            }
+            return;
+        }
+        if (equal && len == 64)
+        {
+            for (long t = 0; t < count; t++, dst += pixel, s0 += pixel, s1 += pixel, s2 += pixel, s3 += pixel)
+            {
+                Vector256.Store(Vector256.Load(s0), dst);
+                Vector256.Store(Vector256.Load(s0 + 32), dst + 32);
+                Vector256.Store(Vector256.Load(s1), dst + 64);
+                Vector256.Store(Vector256.Load(s1 + 32), dst + 96);
+                Vector256.Store(Vector256.Load(s2), dst + 128);
+                Vector256.Store(Vector256.Load(s2 + 32), dst + 160);
+                Vector256.Store(Vector256.Load(s3), dst + 192);
+                Vector256.Store(Vector256.Load(s3 + 32), dst + 224);
+            }
+            return;
+        }
         for (var k = 0; k < 4; k++)
         {
             if (g.Count[k] == 0) continue;
-            long off = g.Start[k] * g.Es, len = g.Count[k] * g.Es;
-            MoveRuns(dstRow + off, src + ((n * g.Hp + i + g.Top[k]) * g.Wp + g.Left[k]) * pixel + off, g.W, pixel, len);
+            long off = g.Start[k] * g.Es;
+            MoveRuns(dst + off, from[k] + first * pixel, count, pixel, g.Count[k] * g.Es);
         }
     }
 
@@ -168,11 +241,6 @@ internal static unsafe class SymmetricPadKernel
                 for (long t = 0; t < count; t++, src += stride, dst += stride) Move(dst, src, len);
                 return;
         }
-    }
-
-    private static void ZeroRuns(byte* dst, long count, long stride, long len)
-    {
-        for (long t = 0; t < count; t++, dst += stride) Zero(dst, len);
     }
 
     /// <summary>Copies a short run (typically 16–256 bytes) with vector moves; long runs go to memmove.</summary>

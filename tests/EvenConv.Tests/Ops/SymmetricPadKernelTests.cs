@@ -9,7 +9,7 @@ public class SymmetricPadKernelTests
     [Theory]
     [InlineData(8, 2, 1, false), InlineData(7, 2, 1, true), InlineData(5, 4, 1, true), InlineData(6, 4, 1, false),
      InlineData(3, 2, 2, true), InlineData(1, 2, 1, false), InlineData(13, 6, 1, true), InlineData(16, 2, 1, true),
-     InlineData(32, 2, 1, true), InlineData(34, 4, 1, true)]
+     InlineData(32, 2, 1, true), InlineData(34, 4, 1, true), InlineData(32, 4, 1, true)]
     public void Pads_every_group_towards_its_corner_as_a_loop_reference_does(int c, int k, int d, bool channelsLast)
     {
         manual_seed(4);
