@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using EvenConv.Ops;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -61,7 +60,7 @@ public static class ConvBenchmark
             {
                 var flops = variants[i].ForwardFlops(shape);
                 rows.Add(new ConvBenchmarkRow(shape.Batch, shape.Channels, shape.Size, variants[i].Name,
-                    Median(fwd[i]), Median(fb[i]), saved[i], 3 * flops / Median(fb[i]) / 1e6, flops / Median(fwd[i]) / 1e6,
+                    InterleavedTimer.Median(fwd[i]), InterleavedTimer.Median(fb[i]), saved[i], 3 * flops / InterleavedTimer.Median(fb[i]) / 1e6, flops / InterleavedTimer.Median(fwd[i]) / 1e6,
                     fwd[i].Min(), fb[i].Min()));
             }
             var c3 = rows[0];
@@ -116,36 +115,8 @@ public static class ConvBenchmark
         return Math.Max(0, samples[1]);
     }
 
-    private static List<double>[] TimeInterleaved(IReadOnlyList<Action> actions, ConvBenchmarkOptions options, CancellationToken cancel)
-    {
-        var reps = new int[actions.Count];
-        for (var i = 0; i < actions.Count; i++)
-        {
-            for (var w = 0; w < options.WarmupCalls; w++) actions[i]();
-            var once = TimeMs(actions[i], 1);
-            reps[i] = Math.Clamp((int)Math.Ceiling(options.MinSampleMilliseconds / Math.Max(once, 1e-3)), 1, 1000);
-        }
-        var samples = actions.Select(_ => new List<double>(options.Rounds)).ToArray();
-        for (var r = 0; r < options.Rounds; r++)
-        {
-            cancel.ThrowIfCancellationRequested();
-            for (var i = 0; i < actions.Count; i++) samples[i].Add(TimeMs(actions[i], reps[i]));
-        }
-        return samples;
-    }
-
-    private static double TimeMs(Action action, int reps)
-    {
-        var sw = Stopwatch.StartNew();
-        for (var k = 0; k < reps; k++) action();
-        return sw.Elapsed.TotalMilliseconds / reps;
-    }
-
-    private static double Median(List<double> xs)
-    {
-        var s = xs.Order().ToList();
-        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
-    }
+    private static List<double>[] TimeInterleaved(IReadOnlyList<Action> actions, ConvBenchmarkOptions options, CancellationToken cancel) =>
+        InterleavedTimer.Time(actions, options.WarmupCalls, options.Rounds, options.MinSampleMilliseconds, cancel);
 
     private static ConvBenchmarkPeak MeasurePeak(ConvBenchmarkOptions options, Action<string>? progress)
     {
@@ -158,6 +129,6 @@ public static class ConvBenchmark
         var peakOptions = options with { Rounds = Math.Max(3, options.Rounds / 3), WarmupCalls = 1, MinSampleMilliseconds = 0 };
         var t = TimeInterleaved([() => Forward(v, input), () => ForwardBackward(v, input, upstream)], peakOptions, CancellationToken.None);
         var flops = v.ForwardFlops(shape);
-        return new ConvBenchmarkPeak(shape.ToString(), flops / Median(t[0]) / 1e6, 3 * flops / Median(t[1]) / 1e6);
+        return new ConvBenchmarkPeak(shape.ToString(), flops / InterleavedTimer.Median(t[0]) / 1e6, 3 * flops / InterleavedTimer.Median(t[1]) / 1e6);
     }
 }
