@@ -12,4 +12,6 @@ root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(SweepCommand.Create());
 root.Subcommands.Add(AnalyzeCommand.Create());
+root.Subcommands.Add(GanCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return await CliRunner.RunAsync(root, args);

@@ -14,7 +14,7 @@ internal static class ProgressDisplay
     /// <summary>Runs <paramref name="work"/>, rendering each report as <paramref name="describe"/> at <paramref name="fraction"/> (0–1).</summary>
     public static TResult Run<TProgress, TResult>(Func<TProgress, string> describe, Func<TProgress, double> fraction, Func<IProgress<TProgress>, TResult> work)
     {
-        if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
+        if (!ConsoleOutput.IsInteractive)
         {
             var clock = Stopwatch.StartNew();
             var last = -PlainInterval;

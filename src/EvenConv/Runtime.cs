@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace EvenConv;
 
 /// <summary>Facts about the process that matter for speed and memory.</summary>
@@ -37,6 +39,49 @@ public static class Runtime
 
     /// <summary>Current resident set size (VmRSS), in bytes; 0 where /proc is unavailable.</summary>
     public static long ResidentBytes() => ReadStatusKb("VmRSS:") * 1024;
+
+    /// <summary>
+    /// Bytes the C heap has handed out and not taken back — where libtorch keeps CPU tensors. Exact and immediate,
+    /// unlike RSS, which allocators do not shrink when memory is freed (tcmalloc keeps freed pages for reuse). Read from
+    /// tcmalloc (<c>generic.current_allocated_bytes</c>) when it is the allocator, else from glibc's
+    /// <c>mallinfo2</c> (in-use arena chunks plus mmapped blocks); null where neither is available.
+    /// </summary>
+    public static long? HeapBytesInUse()
+    {
+        if (TcmallocProperty.Value is { } getProperty)
+        {
+            unsafe
+            {
+                nuint value;
+                fixed (byte* name = "generic.current_allocated_bytes\0"u8)
+                    if (((delegate* unmanaged<byte*, nuint*, int>)getProperty)(name, &value) != 0) return (long)value;
+            }
+        }
+        if (!OperatingSystem.IsLinux()) return null;
+        try
+        {
+            var info = mallinfo2();
+            return (long)(info.uordblks + info.hblkhd);
+        }
+        catch (EntryPointNotFoundException) { return null; }
+    }
+
+    private static readonly Lazy<IntPtr?> TcmallocProperty = new(() =>
+    {
+        if (!AllocatorDescription().StartsWith("tcmalloc", StringComparison.Ordinal)) return null;
+        // Already mapped by LD_PRELOAD, so this returns the running allocator rather than loading a second one.
+        return NativeLibrary.TryLoad("libtcmalloc_minimal.so.4", out var lib) && NativeLibrary.TryGetExport(lib, "MallocExtension_GetNumericProperty", out var fn)
+            ? fn : null;
+    });
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MallInfo2
+    {
+        public nuint arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+    }
+
+    [DllImport("libc", EntryPoint = "mallinfo2")]
+    private static extern MallInfo2 mallinfo2();
 
     private static long ReadStatusKb(string key)
     {

@@ -60,9 +60,13 @@ internal static class ModelsCommand
             using var model = ModelRegistry.Create(info.Name, options);
             var report = ModelComplexity.Count(model, options);
 
-            var table = new Table().AddColumns("model", "conv", "input", "classes", "params", "MACs", "activations / image");
-            table.AddRow(Markup.Escape(info.Name), kind.ToString(), $"{options.InChannels}×{h}×{w}", $"{options.NumClasses}",
-                $"{report.Params:N0} ({report.Params / 1e6:F2}M)", $"{report.Macs:N0} ({report.Macs / 1e6:F1}M)", $"{report.ActivationBytesPerImage / 1048576.0:F2} MiB");
+            var table = new Table().AddColumns("", "value");
+            table.AddRow("model", Markup.Escape(info.Name));
+            table.AddRow("conv", kind.ToString());
+            table.AddRow("input", $"{options.InChannels}×{h}×{w}, {options.NumClasses} classes");
+            table.AddRow("parameters", $"{report.Params:N0} ({report.Params / 1e6:F2}M)");
+            table.AddRow("MACs per image", $"{report.Macs:N0} ({report.Macs / 1e6:F1}M)");
+            table.AddRow("activations per image", $"{report.ActivationBytesPerImage:N0} B ({report.ActivationBytesPerImage / 1048576.0:F2} MiB; conv and BN outputs × 4 B)");
             AnsiConsole.Write(table);
             if (parse.GetValue(layers)) AnsiConsole.Write(LayerTable(report));
 
@@ -100,20 +104,16 @@ internal static class ModelsCommand
                 if (Console.IsErrorRedirected || ++done % 7 == 0 || done == total)
                     Console.Error.WriteLine($"counted {(Console.IsErrorRedirected ? ++done : done)}/{total}: {p.Family} depth {p.Depth} {p.Kind}");
             });
-            var table = new Table().AddColumns("family", "n/N", "depth");
-            foreach (var k in kindList) table.AddColumns($"{k} params", $"{k} MACs");
-            foreach (var group in points.GroupBy(p => (p.Family, p.Blocks, p.Depth)))
-            {
-                var cells = new List<string> { group.Key.Family, $"{group.Key.Blocks}", $"{group.Key.Depth}" };
-                foreach (var k in kindList)
+            foreach (var family in points.GroupBy(p => p.Family))
+                foreach (var (title, value) in new (string, Func<SweepPoint, string>)[]
+                         { ("parameters (M)", p => $"{p.Params / 1e6:F3}"), ("MACs per image (M)", p => $"{p.Macs / 1e6:F1}") })
                 {
-                    var p = group.Single(x => x.Kind == k);
-                    cells.Add($"{p.Params / 1e6:F3}M");
-                    cells.Add($"{p.Macs / 1e6:F1}M");
+                    var table = new Table { Title = new TableTitle($"{family.Key}: {title}") }.AddColumns(family.Key == "resnet_cifar" ? "n" : "N", "depth");
+                    foreach (var k in kindList) table.AddColumn(new TableColumn(k.ToString()).RightAligned());
+                    foreach (var row in family.GroupBy(p => (p.Blocks, p.Depth)))
+                        table.AddRow([$"{row.Key.Blocks}", $"{row.Key.Depth}", .. kindList.Select(k => value(row.Single(p => p.Kind == k)))]);
+                    AnsiConsole.Write(table);
                 }
-                table.AddRow(cells.ToArray());
-            }
-            AnsiConsole.Write(table);
             if (parse.GetValue(csv) is { } csvFile)
             {
                 var sb = new StringBuilder("family,blocks,depth,conv,params,macs\n");

@@ -10,14 +10,15 @@ internal static class ReproduceCommand
 {
     public static Command Create()
     {
-        var quick = new Option<bool>("--quick") { Description = "Short budgets (about 20 minutes on 2 cores); the report says so." };
+        var quick = new Option<bool>("--quick") { Description = "Short budgets (about 20 minutes on 2 cores); the report says so. Same as --budget quick." };
+        var budgetOption = new Option<Budget>("--budget") { Description = "tiny (seconds per experiment, a smoke check), quick or full.", DefaultValueFactory = _ => Budget.Full };
         var output = new Option<string>("--out") { Description = "Report folder (resumes the experiments already finished there).", DefaultValueFactory = _ => "report" };
         var data = new Option<string>("--data") { Description = "Data set for the training experiments: a name (fashion-mnist, cifar10, ...) or a path.", DefaultValueFactory = _ => "fashion-mnist" };
         var only = new Option<string?>("--only") { Description = "Comma-separated experiment ids to run (default: all). Ids: " + string.Join(", ", PaperExperiments.All().Select(e => e.Id)) };
-        var command = new Command("reproduce", "Run the paper's experiments that fit this machine and write report.md with figures and data.") { quick, output, data, only };
+        var command = new Command("reproduce", "Run the paper's experiments that fit this machine and write report.md with figures and data.") { quick, budgetOption, output, data, only };
         command.SetAction((parse, cancel) =>
         {
-            var budget = parse.GetValue(quick) ? Budget.Quick : Budget.Full;
+            var budget = parse.GetValue(quick) ? Budget.Quick : parse.GetValue(budgetOption);
             var experiments = PaperExperiments.Select(parse.GetValue(only));
             var outDir = Path.GetFullPath(parse.GetValue(output)!);
             var estimate = TimeSpan.FromSeconds(experiments.Sum(e => e.Estimate(budget).TotalSeconds));

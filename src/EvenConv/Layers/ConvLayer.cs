@@ -49,12 +49,11 @@ public sealed class ConvLayer : nn.Module<Tensor, Tensor>
         var x = Spec.Stride > 1 && Spec.StrideMode == StrideMode.Pool
             ? F.avg_pool2d(input, kernel_size: [Spec.Stride, Spec.Stride], stride: [Spec.Stride, Spec.Stride], ceil_mode: true, count_include_pad: false)
             : input;
-        x = Spec.Kind.Scheme switch
-        {
-            PaddingScheme.Same => F.pad(x, Spec.Kind.SinglePadding(Spec.Dilation).ToTorchPadArgument()),
-            PaddingScheme.Symmetric => SymmetricPad.Apply(x, Spec.Kind.KernelSize, Spec.Dilation),
-            _ => x,
-        };
+        // Symmetric kinds pad and convolve in one op that keeps no padded copy for backward.
+        if (Spec.Kind.Scheme == PaddingScheme.Symmetric)
+            return SymmetricPadConv.Apply(x, weight, bias, (int)_stride[0], Spec.Dilation, Spec.Groups);
+        if (Spec.Kind.Scheme == PaddingScheme.Same)
+            x = F.pad(x, Spec.Kind.SinglePadding(Spec.Dilation).ToTorchPadArgument());
         return F.conv2d(x, weight, bias, strides: _stride, padding: _centredPadding, dilation: _dilation, groups: Spec.Groups);
     }
 

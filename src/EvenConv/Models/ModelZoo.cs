@@ -55,10 +55,10 @@ internal static class ModelZoo
         Add("densenet121", "DenseNet-121 for ImageNet: 7×7 stem, BC blocks [6,12,24,16], g=32, compression 0.5 (§3.3 item 5)", "densenet",
             o => DenseNet.Create(DenseNet.DenseNet121Config(), o), inputSize: ImageNet, numClasses: 1000);
         foreach (var width in (double[])[1.0, 1.4])
-            Add($"mobilenetv2_{width:0.0}", $"MobileNetV2 {width:0.0}x for ImageNet: depthwise 3×3, ReLU6, dropout 0.2 (§3.3 item 6)", "mobilenetv2",
+            Add(FormattableString.Invariant($"mobilenetv2_{width:0.0}"), FormattableString.Invariant($"MobileNetV2 {width:0.0}x for ImageNet: depthwise 3×3, ReLU6, dropout 0.2 (§3.3 item 6)"), "mobilenetv2",
                 o => MobileNetV2.Create(MobileNetV2.ImageNetConfig(width), o), OnlyC3, inputSize: ImageNet, numClasses: 1000);
         foreach (var width in (double[])[1.0, 2.0])
-            Add($"shufflenetv2_{width:0.0}", $"ShuffleNetV2 {width:0.0}x for ImageNet: depthwise 3×3, ReLU6, dropout 0.2 (§3.3 item 7)", "shufflenetv2",
+            Add(FormattableString.Invariant($"shufflenetv2_{width:0.0}"), FormattableString.Invariant($"ShuffleNetV2 {width:0.0}x for ImageNet: depthwise 3×3, ReLU6, dropout 0.2 (§3.3 item 7)"), "shufflenetv2",
                 o => ShuffleNetV2.Create(ShuffleNetV2.ImageNetConfig(width), o), OnlyC3, inputSize: ImageNet, numClasses: 1000);
     }
 

@@ -6,9 +6,10 @@ namespace EvenConv.Ops;
 /// <summary>
 /// Symmetric (four-way group) padding as a standalone differentiable op, usable before any layer (a convolution,
 /// a pooling layer). Forward makes one allocation, the padded output in the input's memory layout, and one pass
-/// over the input (four group copies into it). Backward is one <c>cat</c> of four views of the incoming gradient:
-/// no tensor is saved for it, and no full-size zero gradient per group is made, as autograd through
-/// <c>narrow</c> or <c>pad</c> of each group would.
+/// over the input that also writes the zero border. Backward is one gather from the incoming gradient: no tensor is
+/// saved for it, and no full-size zero gradient per group is made, as autograd through <c>narrow</c> or <c>pad</c>
+/// of each group would. Before a convolution prefer <see cref="SymmetricPadConv"/>, which does not keep the padded
+/// copy alive until backward.
 /// </summary>
 public static class SymmetricPad
 {
@@ -16,56 +17,89 @@ public static class SymmetricPad
     /// (N, C, H + d(k−1), W + d(k−1)).</summary>
     public static Tensor Apply(Tensor input, int kernelSize, int dilation = 1)
     {
-        if (input.dim() != 4)
-            throw new ArgumentException($"Symmetric padding expects a 4-D (N, C, H, W) tensor, got shape [{string.Join(", ", input.shape)}].", nameof(input));
-        var plan = new Plan(SymmetricPadding.GroupSizes(input.shape[1]), SymmetricPadding.GroupPadding(kernelSize, dilation));
-        return SymmetricPadFunction.apply(input, plan);
+        var plan = Plan.For(input, kernelSize, dilation);
+        if (!is_grad_enabled() || !input.requires_grad) return plan.Pad(input);
+        var padded = SymmetricPadFunction.apply(input, plan);
+        SymmetricPadFunction.ReleaseOutputCache();
+        return padded;
     }
 
-    /// <summary>The group split and per-group padding of one call.</summary>
+    /// <summary>The group split and per-group padding of one call, and the two data movements it needs.</summary>
     internal sealed record Plan(long[] GroupSizes, Padding2d[] Pads)
     {
+        public static Plan For(Tensor input, int kernelSize, int dilation)
+        {
+            if (input.dim() != 4)
+                throw new ArgumentException($"Symmetric padding expects a 4-D (N, C, H, W) tensor, got shape [{string.Join(", ", input.shape)}].", nameof(input));
+            return new Plan(SymmetricPadding.GroupSizes(input.shape[1]), SymmetricPadding.GroupPadding(kernelSize, dilation));
+        }
+
         public long ExtraH => Pads[0].Top + Pads[0].Bottom;
         public long ExtraW => Pads[0].Left + Pads[0].Right;
 
+        /// <summary>The padded copy of <paramref name="x"/> (no autograd), in x's memory layout.</summary>
+        public Tensor Pad(Tensor x)
+        {
+            if (SymmetricPadKernel.Pad(x, GroupSizes, Pads) is { } fast) return fast;
+            long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+            using var _ = no_grad();
+            var padded = TensorLayout.IsChannelsLast(x)
+                ? zeros([n, h + ExtraH, w + ExtraW, c], dtype: x.dtype, device: x.device).permute(0, 3, 1, 2)
+                : zeros([n, c, h + ExtraH, w + ExtraW], dtype: x.dtype, device: x.device);
+            ForEachGroup(c, (g, start) => GroupWindow(padded, g, start, h, w).copy_(x.narrow(1, start, GroupSizes[g])));
+            return padded;
+        }
+
+        /// <summary>The gradient of the unpadded input from the gradient <paramref name="gradPadded"/> of the padded tensor.</summary>
+        public Tensor Unpad(Tensor gradPadded)
+        {
+            if (SymmetricPadKernel.Unpad(gradPadded, GroupSizes, Pads) is { } fast) return fast;
+            long h = gradPadded.shape[2] - ExtraH, w = gradPadded.shape[3] - ExtraW;
+            var parts = new List<Tensor>(4);
+            ForEachGroup(gradPadded.shape[1], (g, start) => parts.Add(GroupWindow(gradPadded, g, start, h, w)));
+            return parts.Count == 1 ? parts[0].clone() : cat(parts, 1);
+        }
+
         /// <summary>The window of group <paramref name="g"/> inside the padded tensor <paramref name="padded"/>, a view.</summary>
-        public Tensor GroupWindow(Tensor padded, int g, long channelStart, long h, long w) =>
+        private Tensor GroupWindow(Tensor padded, int g, long channelStart, long h, long w) =>
             padded.narrow(1, channelStart, GroupSizes[g]).narrow(2, Pads[g].Top, h).narrow(3, Pads[g].Left, w);
+
+        private void ForEachGroup(long channels, Action<int, long> action)
+        {
+            long start = 0;
+            for (var g = 0; g < 4 && start < channels; g++)
+            {
+                if (GroupSizes[g] > 0) action(g, start);
+                start += GroupSizes[g];
+            }
+        }
     }
 
     private sealed class SymmetricPadFunction : autograd.SingleTensorFunction<SymmetricPadFunction>
     {
+        [ThreadStatic] private static autograd.AutogradContext? lastContext;
+
         public override string Name => "SymmetricPad";
+
+        public static void ReleaseOutputCache()
+        {
+            if (lastContext is { } ctx) AutogradOutputCache.Release(ctx);
+            lastContext = null;
+        }
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            var x = (Tensor)vars[0];
             var plan = (Plan)vars[1];
             ctx.save_data("plan", plan);
-            long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
-            var padded = TensorLayout.IsChannelsLast(x)
-                ? zeros([n, h + plan.ExtraH, w + plan.ExtraW, c], dtype: x.dtype, device: x.device).permute(0, 3, 1, 2)
-                : zeros([n, c, h + plan.ExtraH, w + plan.ExtraW], dtype: x.dtype, device: x.device);
-            long start = 0;
-            for (var g = 0; g < 4; g++)
-            {
-                if (plan.GroupSizes[g] > 0) plan.GroupWindow(padded, g, start, h, w).copy_(x.narrow(1, start, plan.GroupSizes[g]));
-                start += plan.GroupSizes[g];
-            }
-            return padded;
+            ctx.set_materialize_grads(false);
+            lastContext = ctx;
+            return plan.Pad((Tensor)vars[0]);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
-            var plan = (Plan)ctx.get_data("plan");
-            long h = gradOutput.shape[2] - plan.ExtraH, w = gradOutput.shape[3] - plan.ExtraW, start = 0;
-            var parts = new List<Tensor>(4);
-            for (var g = 0; g < 4; g++)
-            {
-                if (plan.GroupSizes[g] > 0) parts.Add(plan.GroupWindow(gradOutput, g, start, h, w));
-                start += plan.GroupSizes[g];
-            }
-            return [parts.Count == 1 ? parts[0].clone() : cat(parts, 1), null!];
+            if (gradOutput is null || gradOutput.IsInvalid) return [null!, null!];
+            return [((Plan)ctx.get_data("plan")).Unpad(gradOutput), null!];
         }
     }
 }

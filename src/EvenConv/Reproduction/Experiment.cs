@@ -1,10 +1,13 @@
 namespace EvenConv.Reproduction;
 
-/// <summary>How much time the reproduction may spend: <see cref="Quick"/> finishes in minutes on a 2-core CPU with short
-/// training budgets (numbers are indicative); <see cref="Full"/> runs the budgets this machine can afford in hours.</summary>
+/// <summary>How much time the reproduction may spend on a 2-core CPU.</summary>
 public enum Budget
 {
+    /// <summary>Seconds per experiment: every code path and every file, with meaningless numbers (tests, smoke checks).</summary>
+    Tiny,
+    /// <summary>About 20 minutes: short training budgets whose numbers show the direction of an effect.</summary>
     Quick,
+    /// <summary>The budgets this machine can afford in hours; the counting and analysis experiments are exact at any budget.</summary>
     Full,
 }
 

@@ -13,6 +13,8 @@ public static class PaperExperiments
         new ErosionExperiment(),
         new ImageNetTableExperiment(),
         new SweepAxesExperiment(),
+        new KernelKindTrainingExperiment(),
+        new GanExperiment(),
         new TrainingOverheadExperiment(),
     ];
 

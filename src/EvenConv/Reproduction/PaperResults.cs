@@ -6,7 +6,22 @@ namespace EvenConv.Reproduction;
 /// <param name="ErrorPercent">Single-crop top-1 error.</param>
 /// <param name="ParamsM">Parameters in millions, as printed (compare to ±0.05 M).</param>
 /// <param name="MacsM">Multiply-accumulates in millions, as printed.</param>
-public sealed record ImageNetRow(string Model, string Conv, double ErrorPercent, double ParamsM, double MacsM);
+public sealed record ImageNetRow(string Model, string Conv, double ErrorPercent, double ParamsM, double MacsM)
+{
+    /// <summary>
+    /// Whether counted parameters and MACs agree with the printed cells. Parameters: within ±0.05 M, or equal when
+    /// truncated to 0.1 M (two cells, DenseNet-121 C2sp and ResNet-50 0.5x C2, fit truncation but not rounding).
+    /// MACs: within ±1 M, except the C2sp-optim cell, which the authors' counter gives without its final classifier
+    /// (1.5 M), so ±1.6 M; and the ShuffleNetV2 cell, which is that paper's own figure and is not compared.
+    /// </summary>
+    public bool Matches(long parameters, long macs)
+    {
+        double p = parameters / 1e6, m = macs / 1e6;
+        var paramsOk = Math.Abs(p - ParamsM) <= 0.05 + 1e-9 || Math.Abs(Math.Floor(p * 10) / 10 - ParamsM) < 1e-9;
+        var macsOk = Model == "shufflenetv2_2.0" || Math.Abs(m - MacsM) <= (Model == "resnet50_c2sp_optim" ? 1.6 : 1.0);
+        return paramsOk && macsOk;
+    }
+}
 
 /// <summary>The paper's FID for one kernel kind on CIFAR-10 (§3.4); null means "non-convergence".</summary>
 public sealed record GanRow(string Conv, double? Mean, double? Std);

@@ -13,8 +13,8 @@ internal static class ReportWriter
         var md = new StringBuilder();
         md.AppendLine("# EvenConv reproduction of *Convolution with even-sized kernels and symmetric padding* (Wu et al., NeurIPS 2019)").AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"Budget: **{budget.ToString().ToLowerInvariant()}**. Machine: {Environment.ProcessorCount} CPU cores, {EvenConv.Runtime.AllocatorDescription()}, TorchSharp on libtorch (CPU).");
-        if (budget == Budget.Quick)
-            md.AppendLine().AppendLine("This is a **quick** run: training experiments use short budgets (a few epochs or iterations on small subsets), so their errors and distances show the direction of an effect, not the paper's final numbers. Counting, shift and erosion experiments are exact at any budget. Run `./evenconv reproduce` (full) for longer budgets.");
+        if (budget != Budget.Full)
+            md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"This is a **{budget.ToString().ToLowerInvariant()}** run: training experiments use short budgets (a few epochs or iterations on small subsets), so their errors and distances show the direction of an effect, not the paper's final numbers. Counting, shift and erosion experiments are exact at any budget. Run `./evenconv reproduce` (full) for longer budgets.");
         md.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Completed {done.Count} of {planned.Count} experiments; total time {done.Sum(d => d.Seconds) / 60:F1} min.").AppendLine();
         md.AppendLine("| experiment | the paper's claim | EvenConv's measurement | verdict |").AppendLine("|---|---|---|---|");
         foreach (var d in done)

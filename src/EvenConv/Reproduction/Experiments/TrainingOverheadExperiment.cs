@@ -9,11 +9,16 @@ internal sealed class TrainingOverheadExperiment : IExperiment
 {
     public string Id => "training-overheads";
     public string Title => "Training overheads: C2sp against compact blocks (§3.5)";
-    public TimeSpan Estimate(Budget budget) => budget == Budget.Quick ? TimeSpan.FromMinutes(4) : TimeSpan.FromMinutes(12);
+    public TimeSpan Estimate(Budget budget) => budget switch { Budget.Tiny => TimeSpan.FromSeconds(20), Budget.Quick => TimeSpan.FromMinutes(4), _ => TimeSpan.FromMinutes(12) };
 
     public ExperimentResult Run(ExperimentContext context)
     {
-        var options = context.Budget == Budget.Quick ? TrainStepBenchmarkOptions.Quick : new TrainStepBenchmarkOptions();
+        var options = context.Budget switch
+        {
+            Budget.Tiny => TrainStepBenchmarkOptions.Quick with { Layers = [20], Batch = 8, Rounds = 1 },
+            Budget.Quick => TrainStepBenchmarkOptions.Quick,
+            _ => new TrainStepBenchmarkOptions(),
+        };
         var stages = options.Layers.Count;
         var done = 0;
         var rows = TrainStepBenchmark.Run(options, line =>

@@ -1,0 +1,48 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EvenConv.Ops;
+
+/// <summary>
+/// libtorch's own convolution backward (<c>aten::convolution_backward</c>: oneDNN on CPU, cuDNN on GPU) for custom
+/// autograd functions. TorchSharp 0.107 binds no backward primitive, and the alternatives are worse: conv_transpose2d
+/// gives the input gradient only, and re-running the forward under autograd costs a whole extra convolution. A
+/// TorchScript function reaches the op directly; one is compiled per configuration on first use.
+/// </summary>
+internal static class ConvolutionBackward
+{
+    private static readonly ConcurrentDictionary<string, jit.CompilationUnit> Compiled = new();
+
+    /// <summary>Gradients of a valid (unpadded) conv2d of <paramref name="input"/> with <paramref name="weight"/>
+    /// for the upstream gradient <paramref name="gradOutput"/>; an entry is null where it was not asked for.</summary>
+    public static (Tensor? Input, Tensor? Weight) Compute(Tensor gradOutput, Tensor input, Tensor weight,
+        long stride, long dilation, long groups, bool needInput, bool needWeight)
+    {
+        if (!needInput && !needWeight) return (null, null);
+        var key = string.Create(CultureInfo.InvariantCulture, $"{stride},{dilation},{groups},{needInput},{needWeight}");
+        var unit = Compiled.GetOrAdd(key, _ => jit.compile(Script(stride, dilation, groups, needInput, needWeight)));
+        var result = unit.invoke("backward", gradOutput, input, weight);
+        return (needInput, needWeight) switch
+        {
+            (true, true) => ((Tensor, Tensor))result,
+            (true, false) => ((Tensor)result, null),
+            _ => (null, (Tensor)result),
+        };
+    }
+
+    private static string Script(long stride, long dilation, long groups, bool needInput, bool needWeight)
+    {
+        var returned = (needInput, needWeight) switch { (true, true) => "r[0], r[1]", (true, false) => "r[0]", _ => "r[1]" };
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            def backward(g, x, w):
+                r = torch.convolution_backward(g, x, w, None, [{stride}, {stride}], [0, 0], [{dilation}, {dilation}], False, [0, 0], {groups}, [{Py(needInput)}, {Py(needWeight)}, False])
+                return {returned}
+
+
+            """);
+    }
+
+    private static string Py(bool b) => b ? "True" : "False";
+}
