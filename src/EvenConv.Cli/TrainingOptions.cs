@@ -12,7 +12,7 @@ namespace EvenConv.Cli;
 /// </summary>
 internal sealed class TrainingOptions
 {
-    private readonly List<(Option Option, Func<TrainingConfig, ParseResult, TrainingConfig> Apply, bool ChangesResults)> _overrides = [];
+    private readonly List<(Option Option, Func<TrainingConfig, ParseResult, TrainingConfig> Apply)> _overrides = [];
 
     public Option<string?> ConfigFile { get; } = new("--config") { Description = "JSON training config; options given on the command line override it." };
     public Option<string?> DataDirectory { get; } = Commands.DataCommand.DataDirectoryOption();
@@ -46,37 +46,32 @@ internal sealed class TrainingOptions
         Add(new Option<int>("--train-limit") { Description = "Train on this many evenly spaced images only (quick runs)." }, (c, v) => c with { TrainLimit = v });
         Add(new Option<int>("--test-limit") { Description = "Test on this many evenly spaced images only." }, (c, v) => c with { TestLimit = v });
         Add(new Option<int>("--eval-batch") { Description = "Evaluation batch size." }, (c, v) => c with { EvalBatchSize = v });
-        Add(new Option<int>("--threads") { Description = "Intra-op threads (0 = one per core)." }, (c, v) => c with { Threads = v }, changesResults: false);
-        Add(new Option<int>("--workers") { Description = "Threads preparing batches (raise for image folders)." }, (c, v) => c with { LoaderWorkers = v }, changesResults: false);
-        Add(new Option<int>("--checkpoint-steps") { Description = "Also checkpoint every N steps within an epoch." }, (c, v) => c with { CheckpointSteps = v }, changesResults: false);
-        Add(new Option<double>("--checkpoint-minutes") { Description = "Checkpoint within an epoch when this many minutes passed (default 5)." }, (c, v) => c with { CheckpointMinutes = v }, changesResults: false);
+        Add(new Option<int>("--threads") { Description = "Intra-op threads (0 = one per core)." }, (c, v) => c with { Threads = v });
+        Add(new Option<int>("--workers") { Description = "Threads preparing batches (raise for image folders)." }, (c, v) => c with { LoaderWorkers = v });
+        Add(new Option<int>("--checkpoint-steps") { Description = "Also checkpoint every N steps within an epoch." }, (c, v) => c with { CheckpointSteps = v });
+        Add(new Option<double>("--checkpoint-minutes") { Description = "Checkpoint within an epoch when this many minutes passed (default 5)." }, (c, v) => c with { CheckpointMinutes = v });
     }
 
-    private void Add<T>(Option<T> option, Func<TrainingConfig, T, TrainingConfig> apply, bool changesResults = true) =>
-        _overrides.Add((option, (c, parse) => apply(c, parse.GetValue(option)!), changesResults));
+    private void Add<T>(Option<T> option, Func<TrainingConfig, T, TrainingConfig> apply) =>
+        _overrides.Add((option, (c, parse) => apply(c, parse.GetValue(option)!)));
 
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
         command.Options.Add(ConfigFile);
         command.Options.Add(DataDirectory);
-        foreach (var (option, _, _) in _overrides) command.Options.Add(option);
+        foreach (var (option, _) in _overrides) command.Options.Add(option);
     }
 
     /// <summary>The config: --config file (or defaults), then the options the user typed.</summary>
     public TrainingConfig Resolve(ParseResult parse, TrainingConfig? defaults = null)
     {
         var config = parse.GetValue(ConfigFile) is { } file ? TrainingConfig.Load(file) : defaults ?? new TrainingConfig();
-        foreach (var (option, apply, _) in _overrides)
+        foreach (var (option, apply) in _overrides)
             if (parse.GetResult(option) is { Implicit: false }) config = apply(config, parse);
         if (parse.GetValue(DataDirectory) is { } dir) config = config with { DataDirectory = dir };
         return config;
     }
-
-    /// <summary>Options the user typed that would change a run's results (refused when resuming).</summary>
-    public IEnumerable<string> GivenResultOptions(ParseResult parse) =>
-        _overrides.Where(o => o.ChangesResults && parse.GetResult(o.Option) is { Implicit: false }).Select(o => o.Option.Name)
-            .Concat(parse.GetResult(ConfigFile) is { Implicit: false } ? [ConfigFile.Name] : []);
 
     private static int[] Ints(string text, string option) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s =>

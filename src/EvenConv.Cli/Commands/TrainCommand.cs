@@ -19,10 +19,17 @@ internal static class TrainCommand
         {
             var outDir = parse.GetValue(output)!;
             var resuming = parse.GetValue(resume);
-            if (resuming && options.GivenResultOptions(parse).ToArray() is { Length: > 0 } given)
-                throw new ArgumentException($"--resume continues the saved run with its own config; drop {string.Join(", ", given)} (only --threads, --workers and checkpoint options may change), or start a new run with another --out.");
-            var config = options.Resolve(parse);
-            if (!resuming) config.Validate();
+            TrainingConfig config;
+            if (resuming)
+            {
+                // The same command line may start and resume a run; only options that would change its results are refused.
+                var saved = Checkpoint.ReadHeader(Path.Combine(outDir, Trainer.CheckpointFile)).Config;
+                config = options.Resolve(parse, saved);
+                if (saved.RecipeDifferences(config) is { Count: > 0 } changed)
+                    throw new ArgumentException($"--resume continues the saved run with its own config, but {string.Join(", ", changed)} differ from it; " +
+                        "drop those options (only threads, workers and checkpoint options may change), or start a new run with another --out.");
+            }
+            else config = options.Resolve(parse).Validate();
             var trainer = new Trainer(config, outDir, ClassifierModels.Create);
             var shown = resuming ? Checkpoint.ReadHeader(trainer.CheckpointPath).Config : config;
             AnsiConsole.MarkupLineInterpolated($"[bold]{shown.Model}[/] {shown.Conv} on {shown.Data}: {shown.Epochs} epochs, batch {shown.BatchSize}, lr {shown.LearningRate} ({shown.Schedule}), wd {shown.WeightDecay}, seed {shown.Seed}");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using EvenConv.Data;
 using EvenConv.Layers;
@@ -113,6 +114,19 @@ public sealed record TrainingConfig
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Settings that change how a run executes but not its results: thread counts, where data and checkpoints go.</summary>
+    private static readonly HashSet<string> RuntimeSettings = ["threads", "loaderWorkers", "checkpointSteps", "checkpointMinutes", "dataDirectory"];
+
+    /// <summary>The JSON names of the settings that differ from <paramref name="other"/> and change results
+    /// (everything but threads, workers, checkpoint frequency and the data directory).</summary>
+    public IReadOnlyList<string> RecipeDifferences(TrainingConfig other)
+    {
+        var mine = JsonNode.Parse(ToJson())!.AsObject();
+        var theirs = JsonNode.Parse(other.ToJson())!.AsObject();
+        return mine.Select(p => p.Key).Union(theirs.Select(p => p.Key)).Where(k => !RuntimeSettings.Contains(k))
+            .Where(k => !JsonNode.DeepEquals(mine[k], theirs[k])).ToArray();
+    }
 
     /// <summary>Parses a config; unknown keys are errors (a misspelt key would otherwise be silently ignored).</summary>
     public static TrainingConfig FromJson(string json, string source)

@@ -76,7 +76,9 @@ public sealed class KillAndResumeTests : IDisposable
 
         // Misuse is one line, exit 1: changing the recipe on resume, or training into a used directory.
         using (var run = Start(killed, dataDir, resume: true, "--lr", "0.2"))
-            Assert.Contains("drop --lr", Finish(run, exitCode: 1));
+            Assert.Contains("learningRate", Finish(run, exitCode: 1));
+        using (var run = Start(killed, dataDir, resume: true, "--epochs", "3", "--seed", "11", "--workers", "2"))
+            Assert.Contains("done", Finish(run));
         using (var run = Start(killed, dataDir, resume: false))
         {
             var output = Finish(run, exitCode: 1);

@@ -17,9 +17,6 @@ public sealed class SweepRunner(SweepSpec spec, string outputDirectory, ModelFac
     /// <summary>A line about the sweep (cell started, skipped, finished).</summary>
     public Action<string>? Message { get; init; }
 
-    private static string Recipe(TrainingConfig config) =>
-        (config with { Seed = 0, Threads = 0, LoaderWorkers = 1, CheckpointSteps = 0, CheckpointMinutes = 0, DataDirectory = null }).ToJson();
-
     public string CellDirectory(SweepCell cell) => SweepReport.CellDirectory(outputDirectory, cell);
 
     /// <summary>Trains every unfinished cell, then writes the report; returns it.</summary>
@@ -32,8 +29,8 @@ public sealed class SweepRunner(SweepSpec spec, string outputDirectory, ModelFac
         {
             var saved = SweepSpec.FromJson(File.ReadAllText(specPath));
             // Cells may be added (more kinds, depths or seeds); the recipe they share may not change.
-            if (Recipe(saved.Base) != Recipe(spec.Base))
-                throw new EvenConvException($"{outputDirectory} holds a sweep with another training recipe ({SpecFile}); continue it with the same options or choose another --out.");
+            if ((saved.Base with { Seed = 0 }).RecipeDifferences(spec.Base with { Seed = 0 }) is { Count: > 0 } changed)
+                throw new EvenConvException($"{outputDirectory} holds a sweep with another training recipe ({SpecFile}: {string.Join(", ", changed)} differ); continue it with the same options or choose another --out.");
         }
         AtomicFile.WriteAllText(specPath, spec.ToJson());
 
