@@ -30,12 +30,17 @@ public static class GroupShift
     {
         if (input.dim() != 4)
             throw new ArgumentException($"Group shift expects a 4-D (N, C, H, W) tensor, got shape [{string.Join(", ", input.shape)}].", nameof(input));
-        return GroupShiftFunction.apply(input, 1);
+        BackwardTensors.ReleaseHandedOver();
+        if (!is_grad_enabled() || !input.requires_grad) return Shift(input, 1);
+        var output = GroupShiftFunction.apply(input, 1);
+        AutogradOutputCache.ReleasePending();
+        return output;
     }
 
     /// <summary>Shifts group g by sign·Offsets[g] into a zero tensor shaped like <paramref name="x"/>.</summary>
     private static Tensor Shift(Tensor x, int sign)
     {
+        using var views = NewDisposeScope();   // the group views would otherwise pin x and y in the caller's scope
         var y = zeros_like(x);
         long h = x.shape[2], w = x.shape[3], start = 0;
         var sizes = GroupSizes(x.shape[1]);
@@ -51,16 +56,26 @@ public static class GroupShift
             }
             start += size;
         }
-        return y;
+        return y.MoveToOuterDisposeScope();
     }
 
     private sealed class GroupShiftFunction : autograd.SingleTensorFunction<GroupShiftFunction>
     {
         public override string Name => "GroupShift";
 
-        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars) => Shift((Tensor)vars[0], (int)vars[1]);
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            AutogradOutputCache.DropAfterApply(ctx);
+            return Shift((Tensor)vars[0], (int)vars[1]);
+        }
 
         // The shift is a permutation with zero fill, so its adjoint is the opposite shift.
-        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput) => [Shift(gradOutput, -1), null!];
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+        {
+            BackwardTensors.ReleaseHandedOver();
+            if (gradOutput is null || gradOutput.IsInvalid) return [null!, null!];
+            using var upstream = gradOutput;
+            return BackwardTensors.HandOver(Shift(upstream, -1), null);
+        }
     }
 }

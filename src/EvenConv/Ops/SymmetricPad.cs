@@ -17,10 +17,11 @@ public static class SymmetricPad
     /// (N, C, H + d(k−1), W + d(k−1)).</summary>
     public static Tensor Apply(Tensor input, int kernelSize, int dilation = 1)
     {
+        BackwardTensors.ReleaseHandedOver();
         var plan = Plan.For(input, kernelSize, dilation);
         if (!is_grad_enabled() || !input.requires_grad) return plan.Pad(input);
         var padded = SymmetricPadFunction.apply(input, plan);
-        SymmetricPadFunction.ReleaseOutputCache();
+        AutogradOutputCache.ReleasePending();
         return padded;
     }
 
@@ -43,11 +44,11 @@ public static class SymmetricPad
             if (SymmetricPadKernel.Pad(x, GroupSizes, Pads) is { } fast) return fast;
             long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
             using var _ = no_grad();
-            var padded = TensorLayout.IsChannelsLast(x)
-                ? zeros([n, h + ExtraH, w + ExtraW, c], dtype: x.dtype, device: x.device).permute(0, 3, 1, 2)
-                : zeros([n, c, h + ExtraH, w + ExtraW], dtype: x.dtype, device: x.device);
+            using var views = NewDisposeScope();   // the group views would otherwise pin both buffers in the caller's scope
+            var layout = TensorLayout.IsChannelsLast(x) ? MemoryLayout.ChannelsLast : MemoryLayout.Nchw;
+            var padded = TensorLayout.Empty(n, c, h + ExtraH, w + ExtraW, x.dtype, layout, x.device).zero_();
             ForEachGroup(c, (g, start) => GroupWindow(padded, g, start, h, w).copy_(x.narrow(1, start, GroupSizes[g])));
-            return padded;
+            return padded.MoveToOuterDisposeScope();
         }
 
         /// <summary>The gradient of the unpadded input from the gradient <paramref name="gradPadded"/> of the padded tensor.</summary>
@@ -55,9 +56,10 @@ public static class SymmetricPad
         {
             if (SymmetricPadKernel.Unpad(gradPadded, GroupSizes, Pads) is { } fast) return fast;
             long h = gradPadded.shape[2] - ExtraH, w = gradPadded.shape[3] - ExtraW;
+            using var views = NewDisposeScope();
             var parts = new List<Tensor>(4);
             ForEachGroup(gradPadded.shape[1], (g, start) => parts.Add(GroupWindow(gradPadded, g, start, h, w)));
-            return parts.Count == 1 ? parts[0].clone() : cat(parts, 1);
+            return (parts.Count == 1 ? parts[0].clone() : cat(parts, 1)).MoveToOuterDisposeScope();
         }
 
         /// <summary>The window of group <paramref name="g"/> inside the padded tensor <paramref name="padded"/>, a view.</summary>
@@ -77,29 +79,22 @@ public static class SymmetricPad
 
     private sealed class SymmetricPadFunction : autograd.SingleTensorFunction<SymmetricPadFunction>
     {
-        [ThreadStatic] private static autograd.AutogradContext? lastContext;
-
         public override string Name => "SymmetricPad";
-
-        public static void ReleaseOutputCache()
-        {
-            if (lastContext is { } ctx) AutogradOutputCache.Release(ctx);
-            lastContext = null;
-        }
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
             var plan = (Plan)vars[1];
             ctx.save_data("plan", plan);
-            ctx.set_materialize_grads(false);
-            lastContext = ctx;
+            AutogradOutputCache.DropAfterApply(ctx);
             return plan.Pad((Tensor)vars[0]);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
+            BackwardTensors.ReleaseHandedOver();
             if (gradOutput is null || gradOutput.IsInvalid) return [null!, null!];
-            return [((Plan)ctx.get_data("plan")).Unpad(gradOutput), null!];
+            using var upstream = gradOutput;
+            return BackwardTensors.HandOver(((Plan)ctx.get_data("plan")).Unpad(upstream), null);
         }
     }
 }

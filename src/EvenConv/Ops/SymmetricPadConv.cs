@@ -11,18 +11,23 @@ namespace EvenConv.Ops;
 /// living from forward to backward as it does when <see cref="SymmetricPad.Apply"/> feeds an ordinary conv2d. Backward
 /// is libtorch's own convolution backward on the remade copy, then one gather of the input gradient.
 /// Equal to <c>conv2d(SymmetricPad.Apply(x, k, d), w, b, stride, 0, d, groups)</c> in value and gradients.
+/// Like libtorch's own ops it frees its saved tensors after a backward that does not retain the graph
+/// (<see cref="BackwardTensors"/>); a second backward through such a graph stops the process with libtorch's
+/// "backward through the graph a second time" message, since TorchSharp cannot pass an exception out of a custom
+/// backward: pass <c>retain_graph: true</c> where a graph is differentiated twice.
 /// </summary>
 public static class SymmetricPadConv
 {
     /// <summary>Computes the convolution. <paramref name="weight"/> is (C_out, C_in/groups, k, k) with k even.</summary>
     public static Tensor Apply(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int dilation = 1, int groups = 1)
     {
+        BackwardTensors.ReleaseHandedOver();
         var plan = SymmetricPad.Plan.For(input, (int)weight.shape[2], dilation);
         var args = new Args(plan, stride, dilation, groups);
         var needsGraph = is_grad_enabled() && (input.requires_grad || weight.requires_grad || bias is { requires_grad: true });
         if (!needsGraph) return Forward(input, weight, bias, args);
         var output = bias is null ? Function.apply(input, weight, args) : Function.apply(input, weight, args, bias);
-        Function.ReleaseOutputCache();
+        AutogradOutputCache.ReleasePending();
         return output;
     }
 
@@ -36,15 +41,7 @@ public static class SymmetricPadConv
 
     private sealed class Function : autograd.SingleTensorFunction<Function>
     {
-        [ThreadStatic] private static autograd.AutogradContext? lastContext;
-
         public override string Name => "SymmetricPadConv";
-
-        public static void ReleaseOutputCache()
-        {
-            if (lastContext is { } ctx) AutogradOutputCache.Release(ctx);
-            lastContext = null;
-        }
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
@@ -54,29 +51,31 @@ public static class SymmetricPadConv
             ctx.save_for_backward([input, weight]);
             ctx.save_data("args", a);
             ctx.save_data("needs", (input.requires_grad, weight.requires_grad, bias is { requires_grad: true }));
-            ctx.set_materialize_grads(false);
-            lastContext = ctx;
+            AutogradOutputCache.DropAfterApply(ctx);
             return Forward(input, weight, bias, a);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
         {
+            BackwardTensors.ReleaseHandedOver();
             var a = (Args)ctx.get_data("args");
             var (needInput, needWeight, needBias) = ((bool, bool, bool))ctx.get_data("needs");
             if (gradOutput is null || gradOutput.IsInvalid) return [null!, null!, null!, null!];
+            using var upstream = gradOutput;
             var saved = ctx.get_saved_variables();
-            Tensor input = saved[0], weight = saved[1];
+            using Tensor input = saved[0], weight = saved[1];
             Tensor? gradPadded, gradWeight;
             using (var padded = a.Plan.Pad(input))
-                (gradPadded, gradWeight) = ConvolutionBackward.Compute(gradOutput, padded, weight, a.Stride, a.Dilation, a.Groups, needInput, needWeight);
+                (gradPadded, gradWeight) = ConvolutionBackward.Compute(upstream, padded, weight, a.Stride, a.Dilation, a.Groups, needInput, needWeight);
             Tensor? gradInput = null;
             if (gradPadded is not null)
             {
                 gradInput = a.Plan.Unpad(gradPadded);
                 gradPadded.Dispose();
             }
-            var gradBias = needBias ? gradOutput.sum([0, 2, 3]) : null;
-            return [gradInput!, gradWeight!, null!, gradBias!];
+            var gradBias = needBias ? upstream.sum([0, 2, 3]) : null;
+            BackwardTensors.ReleaseSaved(ctx);
+            return BackwardTensors.HandOver(gradInput, gradWeight, null, gradBias);
         }
     }
 }

@@ -20,9 +20,7 @@ internal static unsafe class SymmetricPadKernel
     {
         if (!TryLayout(x, out var channelsLast)) return null;
         var g = new Geometry(x, groupSizes, pads, padded: false);
-        var result = channelsLast
-            ? empty([g.N, g.Hp, g.Wp, g.C], dtype: x.dtype).permute(0, 3, 1, 2)
-            : empty([g.N, g.C, g.Hp, g.Wp], dtype: x.dtype);
+        var result = TensorLayout.Empty(g.N, g.C, g.Hp, g.Wp, x.dtype, Layout(channelsLast));
         var src = TensorMemory.Address(x);
         var dst = TensorMemory.Address(result);
         if (channelsLast) for (long row = 0; row < g.N * g.Hp; row++) PadRowNhwc(g, src, dst, row);
@@ -36,15 +34,15 @@ internal static unsafe class SymmetricPadKernel
     {
         if (!TryLayout(paddedGrad, out var channelsLast)) return null;
         var g = new Geometry(paddedGrad, groupSizes, pads, padded: true);
-        var result = channelsLast
-            ? empty([g.N, g.H, g.W, g.C], dtype: paddedGrad.dtype).permute(0, 3, 1, 2)
-            : empty([g.N, g.C, g.H, g.W], dtype: paddedGrad.dtype);
+        var result = TensorLayout.Empty(g.N, g.C, g.H, g.W, paddedGrad.dtype, Layout(channelsLast));
         var src = TensorMemory.Address(paddedGrad);
         var dst = TensorMemory.Address(result);
         if (channelsLast) for (long row = 0; row < g.N * g.H; row++) UnpadRowNhwc(g, src, dst, row);
         else for (long plane = 0; plane < g.N * g.C; plane++) UnpadPlaneNchw(g, src, dst, plane);
         return result;
     }
+
+    private static MemoryLayout Layout(bool channelsLast) => channelsLast ? MemoryLayout.ChannelsLast : MemoryLayout.Nchw;
 
     private static bool TryLayout(Tensor t, out bool channelsLast)
     {

@@ -31,8 +31,25 @@ public static class TensorLayout
         if (t.dim() != 4) return t;
         return layout switch
         {
-            MemoryLayout.ChannelsLast => IsChannelsLast(t) ? t : t.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2),
+            MemoryLayout.ChannelsLast => IsChannelsLast(t) ? t : ToChannelsLast(t),
             _ => t.is_contiguous() ? t : t.contiguous(),
         };
+    }
+
+    /// <summary>An uninitialised (N, C, H, W) tensor in the given layout.</summary>
+    public static Tensor Empty(long n, long c, long h, long w, ScalarType dtype, MemoryLayout layout, Device? device = null)
+    {
+        if (layout != MemoryLayout.ChannelsLast) return empty([n, c, h, w], dtype: dtype, device: device);
+        using var nhwc = empty([n, h, w, c], dtype: dtype, device: device);
+        return nhwc.permute(0, 3, 1, 2);
+    }
+
+    // The intermediate handles are disposed here: left to the caller's DisposeScope, the NHWC base would keep the
+    // result's memory alive after the caller disposes the result.
+    private static Tensor ToChannelsLast(Tensor t)
+    {
+        using var nhwcView = t.permute(0, 2, 3, 1);
+        using var nhwc = nhwcView.contiguous();
+        return nhwc.permute(0, 3, 1, 2);
     }
 }
