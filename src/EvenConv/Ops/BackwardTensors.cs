@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Reflection;
-using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace EvenConv.Ops;
@@ -46,7 +45,7 @@ internal static class BackwardTensors
     /// internals cannot be reached (correct, just more memory).</summary>
     public static void ReleaseSaved(autograd.AutogradContext context)
     {
-        if (KeepGraph is null || ResetData is null || KeepGraph() ||
+        if (ResetData is null || KeepGraph() ||
             SavedVariablesField?.GetValue(context) is not IList saved) return;
         foreach (var variable in saved) ResetData.Invoke(variable, null);
     }
@@ -57,17 +56,6 @@ internal static class BackwardTensors
     private static readonly MethodInfo? ResetData =
         SavedVariablesField?.FieldType.GetGenericArguments().FirstOrDefault()?.GetMethod("reset_data", BindingFlags.Public | BindingFlags.Instance);
 
-    private static readonly Func<bool>? KeepGraph = FindKeepGraph();
-
-    /// <summary><c>torch::autograd::get_current_graph_task_keep_graph()</c> (true outside a backward), exported by
-    /// libtorch_cpu under its Itanium-ABI name; null on platforms or versions without it.</summary>
-    private static unsafe Func<bool>? FindKeepGraph()
-    {
-        const string symbol = "_ZN5torch8autograd33get_current_graph_task_keep_graphEv";
-        if (!OperatingSystem.IsLinux()) return null;
-        if (!NativeLibrary.TryLoad("libtorch_cpu.so", out var library) || !NativeLibrary.TryGetExport(library, symbol, out var address))
-            return null;
-        var query = (delegate* unmanaged<byte>)address;
-        return () => query() != 0;
-    }
+    private static unsafe bool KeepGraph() =>
+        LibTorchExports.CurrentGraphTaskKeepGraph == null || LibTorchExports.CurrentGraphTaskKeepGraph() != 0;
 }
