@@ -4,7 +4,7 @@ namespace EvenConv.Ops;
 
 /// <summary>
 /// Functions of libtorch's C++ API that TorchSharp 0.107 does not bind, reached by their exported (Itanium-ABI,
-/// Linux) names. Each is optional: on other platforms or libtorch versions the lookup gives null and the caller keeps
+/// Linux) names, and of the OpenMP runtime libtorch runs its threads on. Each is optional: on other platforms or libtorch versions the lookup gives null and the caller keeps
 /// its slower or more memory-hungry default, so nothing depends on them for correctness.
 /// </summary>
 internal static unsafe class LibTorchExports
@@ -21,6 +21,17 @@ internal static unsafe class LibTorchExports
     /// <summary><c>torch::jit::setGraphExecutorOptimize(bool)</c>, a per-thread flag.</summary>
     public static readonly delegate* unmanaged<byte, void> SetGraphExecutorOptimize =
         (delegate* unmanaged<byte, void>)Find("_ZN5torch3jit24setGraphExecutorOptimizeEb");
+
+    /// <summary><c>GOMP_parallel(fn, data, num_threads, flags)</c>, the OpenMP runtime's entry for a parallel region,
+    /// from the libgomp libtorch ships (found through libtorch_cpu's dependencies).</summary>
+    public static readonly delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void> GompParallel =
+        (delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void>)Find("GOMP_parallel");
+
+    /// <summary><c>omp_get_thread_num()</c>.</summary>
+    public static readonly delegate* unmanaged<int> OmpThreadNum = (delegate* unmanaged<int>)Find("omp_get_thread_num");
+
+    /// <summary><c>omp_get_num_threads()</c>.</summary>
+    public static readonly delegate* unmanaged<int> OmpNumThreads = (delegate* unmanaged<int>)Find("omp_get_num_threads");
 
     private static IntPtr Find(string symbol) =>
         OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libtorch_cpu.so", out var library) &&

@@ -1,3 +1,4 @@
+using EvenConv.Ops.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -35,8 +36,21 @@ public static class SymmetricPadConv
 
     private static Tensor Forward(Tensor input, Tensor weight, Tensor? bias, Args a)
     {
+        if (SymmetricConv2x2.Supports(input, weight, a.Stride, a.Dilation, a.Groups))
+            return SymmetricConv2x2.Forward(input, weight, bias, a.Plan);
         using var padded = a.Plan.Pad(input);
         return F.conv2d(padded, weight, bias, strides: [a.Stride, a.Stride], dilation: [a.Dilation, a.Dilation], groups: a.Groups);
+    }
+
+    /// <summary>The plain route: remake the padded input, run libtorch's convolution backward on it, and gather the
+    /// input gradient out of the padded one.</summary>
+    private static (Tensor? Input, Tensor? Weight) PadThenBackward(Tensor upstream, Tensor input, Tensor weight, Args a, bool needInput, bool needWeight)
+    {
+        Tensor? gradPadded, gradWeight;
+        using (var padded = a.Plan.Pad(input))
+            (gradPadded, gradWeight) = ConvolutionBackward.Compute(upstream, padded, weight, a.Stride, a.Dilation, a.Groups, needInput, needWeight);
+        if (gradPadded is null) return (null, gradWeight);
+        using (gradPadded) return (a.Plan.Unpad(gradPadded), gradWeight);
     }
 
     private sealed class Function : autograd.SingleTensorFunction<Function>
@@ -64,15 +78,9 @@ public static class SymmetricPadConv
             using var upstream = gradOutput;
             var saved = ctx.get_saved_variables();
             using Tensor input = saved[0], weight = saved[1];
-            Tensor? gradPadded, gradWeight;
-            using (var padded = a.Plan.Pad(input))
-                (gradPadded, gradWeight) = ConvolutionBackward.Compute(upstream, padded, weight, a.Stride, a.Dilation, a.Groups, needInput, needWeight);
-            Tensor? gradInput = null;
-            if (gradPadded is not null)
-            {
-                gradInput = a.Plan.Unpad(gradPadded);
-                gradPadded.Dispose();
-            }
+            var (gradInput, gradWeight) = SymmetricConv2x2.Supports(input, weight, a.Stride, a.Dilation, a.Groups)
+                ? SymmetricConv2x2.Backward(upstream, input, weight, a.Plan, needInput, needWeight)
+                : PadThenBackward(upstream, input, weight, a, needInput, needWeight);
             var gradBias = needBias ? upstream.sum([0, 2, 3]) : null;
             BackwardTensors.ReleaseSaved(ctx);
             return BackwardTensors.HandOver(gradInput, gradWeight, null, gradBias);

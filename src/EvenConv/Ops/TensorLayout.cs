@@ -36,13 +36,12 @@ public static class TensorLayout
         };
     }
 
-    /// <summary>An uninitialised (N, C, H, W) tensor in the given layout.</summary>
-    public static Tensor Empty(long n, long c, long h, long w, ScalarType dtype, MemoryLayout layout, Device? device = null)
-    {
-        if (layout != MemoryLayout.ChannelsLast) return empty([n, c, h, w], dtype: dtype, device: device);
-        using var nhwc = empty([n, h, w, c], dtype: dtype, device: device);
-        return nhwc.permute(0, 3, 1, 2);
-    }
+    /// <summary>An uninitialised (N, C, H, W) tensor in the given layout. It owns its storage (it is not a view), so
+    /// it may be returned from a custom autograd function and then modified in place.</summary>
+    public static Tensor Empty(long n, long c, long h, long w, ScalarType dtype, MemoryLayout layout, Device? device = null) =>
+        layout == MemoryLayout.ChannelsLast
+            ? empty_strided([n, c, h, w], [h * w * c, 1, w * c, c], dtype: dtype, device: device)
+            : empty([n, c, h, w], dtype: dtype, device: device);
 
     // The intermediate handles are disposed here: left to the caller's DisposeScope, the NHWC base would keep the
     // result's memory alive after the caller disposes the result.

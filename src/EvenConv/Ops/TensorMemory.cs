@@ -27,13 +27,15 @@ internal static class TensorMemory
         _ => 0,
     };
 
-    /// <summary>True for a CPU tensor whose memory is plain NCHW (<paramref name="channelsLast"/> false) or NHWC.</summary>
+    /// <summary>True for a CPU tensor whose memory is plain NCHW (<paramref name="channelsLast"/> false) or NHWC. Strides
+    /// of size-1 dimensions do not matter (libtorch leaves them as they fall), so a 1×1 map is dense both ways.</summary>
     public static bool IsDense(Tensor t, bool channelsLast)
     {
         if (t.device_type != TorchSharp.DeviceType.CPU || t.dim() != 4 || ElementSize(t.dtype) == 0) return false;
         long c = t.shape[1], h = t.shape[2], w = t.shape[3];
-        return channelsLast
-            ? t.stride(1) == 1 && t.stride(3) == c && t.stride(2) == c * w && (t.shape[0] == 1 || t.stride(0) == c * h * w)
-            : t.is_contiguous();
+        long[] expected = channelsLast ? [c * h * w, 1, w * c, c] : [c * h * w, h * w, w, 1];
+        for (var d = 0; d < 4; d++)
+            if (t.shape[d] > 1 && t.stride(d) != expected[d]) return false;
+        return true;
     }
 }

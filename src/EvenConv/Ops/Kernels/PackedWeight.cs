@@ -1,0 +1,63 @@
+using System.Runtime.InteropServices;
+using static TorchSharp.torch;
+
+namespace EvenConv.Ops.Kernels;
+
+/// <summary>
+/// A 2×2 kernel (C_out, C_in, 2, 2), in any memory layout, repacked tap-major for the row kernels: <c>[tap][k][lanes]</c>
+/// with the reduction channel k outside and the 16-lane vectors inside, tap = 2·ty + tx. The forward reduces over
+/// input channels (lanes = output channels); the input gradient reduces over output channels (lanes = input channels).
+/// </summary>
+internal sealed unsafe class PackedWeight : IDisposable
+{
+    private PackedWeight(long floats) =>
+        Data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+
+    /// <summary>The packed values, 64-byte aligned.</summary>
+    public float* Data { get; }
+
+    /// <summary><c>[tap][c_in][c_out]</c>.</summary>
+    public static PackedWeight ForForward(Tensor weight) => Pack(weight, outputsInside: true);
+
+    /// <summary><c>[tap][c_out][c_in]</c>.</summary>
+    public static PackedWeight ForInputGradient(Tensor weight) => Pack(weight, outputsInside: false);
+
+    private static PackedWeight Pack(Tensor weight, bool outputsInside)
+    {
+        long co = weight.shape[0], ci = weight.shape[1];
+        var (so, sc, sy, sx) = (weight.stride(0), weight.stride(1), weight.stride(2), weight.stride(3));
+        var src = (float*)TensorMemory.Address(weight);
+        var packed = new PackedWeight(4 * co * ci);
+        var dst = packed.Data;
+        for (var t = 0; t < 4; t++)
+            for (long o = 0; o < co; o++)
+                for (long c = 0; c < ci; c++)
+                {
+                    var at = outputsInside ? (t * ci + c) * co + o : (t * co + o) * ci + c;
+                    dst[at] = src[o * so + c * sc + (t >> 1) * sy + (t & 1) * sx];
+                }
+        return packed;
+    }
+
+    /// <summary>The sum of <c>[tap][c_in][c_out]</c> accumulators as a tensor shaped and laid out like
+    /// <paramref name="weight"/>.</summary>
+    public static Tensor Unpack(IReadOnlyList<IntPtr> accumulators, Tensor weight)
+    {
+        long co = weight.shape[0], ci = weight.shape[1];
+        var result = empty_like(weight, requires_grad: false);
+        var (so, sc, sy, sx) = (result.stride(0), result.stride(1), result.stride(2), result.stride(3));
+        var dst = (float*)TensorMemory.Address(result);
+        for (var t = 0; t < 4; t++)
+            for (long c = 0; c < ci; c++)
+                for (long o = 0; o < co; o++)
+                {
+                    var at = (t * ci + c) * co + o;
+                    var sum = 0f;
+                    foreach (var acc in accumulators) sum += ((float*)acc)[at];
+                    dst[o * so + c * sc + (t >> 1) * sy + (t & 1) * sx] = sum;
+                }
+        return result;
+    }
+
+    public void Dispose() => NativeMemory.AlignedFree(Data);
+}
