@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using EvenConv.Ops.Kernels;
 using static TorchSharp.torch;
 
 namespace EvenConv.Ops;
@@ -9,9 +10,8 @@ namespace EvenConv.Ops;
 /// "shift each channel group by its own offset": composed from narrow/copy_/cat it runs one strided copy per group
 /// whose innermost contiguous run, in channels_last, is only C/4 elements — measured 6–10× slower than a plain copy
 /// of the same bytes. These loops write every element of the result exactly once (borders included, so the buffer
-/// needs no zero fill) and read every input element once, on the calling thread: splitting the loop over two .NET
-/// threads was slower in every measurement here: libtorch's OpenMP workers keep spinning on the other core after each op.
-/// Other devices and layouts return null and the caller uses libtorch ops.
+/// needs no zero fill) and read every input element once. Large tensors are split over libtorch's own threads
+/// (<see cref="LibTorchThreads"/>; .NET threads would compete with its spinning OpenMP workers). Other devices and layouts return null and the caller uses libtorch ops.
 /// The loops are compiled fully optimised on first call (<see cref="MethodImplOptions.AggressiveOptimization"/>):
 /// under tiered compilation their first-tier code ran 8× slower (10.6 against 1.25 ms at N128 C16 32×32) for the
 /// first seconds of a process — the whole of a short benchmark, and the first steps of every training run.
@@ -27,8 +27,8 @@ internal static unsafe class SymmetricPadKernel
         var result = TensorLayout.Empty(g.N, g.C, g.Hp, g.Wp, x.dtype, Layout(channelsLast));
         var src = TensorMemory.Address(x);
         var dst = TensorMemory.Address(result);
-        if (channelsLast) for (long row = 0; row < g.N * g.Hp; row++) PadRowNhwc(g, src, dst, row);
-        else for (long plane = 0; plane < g.N * g.C; plane++) PadPlaneNchw(g, src, dst, plane);
+        if (channelsLast) ForChunks(g, g.N * g.Hp, g.Wp * g.C, (first, end) => { for (var row = first; row < end; row++) PadRowNhwc(g, src, dst, row); });
+        else ForChunks(g, g.N * g.C, g.Hp * g.Wp, (first, end) => { for (var plane = first; plane < end; plane++) PadPlaneNchw(g, src, dst, plane); });
         return result;
     }
 
@@ -42,10 +42,15 @@ internal static unsafe class SymmetricPadKernel
         var result = TensorLayout.Empty(g.N, g.C, g.H, g.W, paddedGrad.dtype, Layout(channelsLast));
         var src = TensorMemory.Address(paddedGrad);
         var dst = TensorMemory.Address(result);
-        if (channelsLast) for (long row = 0; row < g.N * g.H; row++) UnpadRowNhwc(g, src, dst, row);
-        else for (long plane = 0; plane < g.N * g.C; plane++) UnpadPlaneNchw(g, src, dst, plane);
+        if (channelsLast) ForChunks(g, g.N * g.H, g.W * g.C, (first, end) => { for (var row = first; row < end; row++) UnpadRowNhwc(g, src, dst, row); });
+        else ForChunks(g, g.N * g.C, g.H * g.W, (first, end) => { for (var plane = first; plane < end; plane++) UnpadPlaneNchw(g, src, dst, plane); });
         return result;
     }
+
+    /// <summary>Runs <paramref name="body"/> over [0, <paramref name="items"/>) in chunks of at least 64 KiB of output
+    /// (<paramref name="elementsPerItem"/> elements an item), on libtorch's threads.</summary>
+    private static void ForChunks(Geometry g, long items, long elementsPerItem, Action<long, long> body) =>
+        LibTorchThreads.ForRanges(items, LibTorchThreads.Chunks(items, (1 << 16) / Math.Max(1, elementsPerItem * g.Es)), (_, first, end) => body(first, end));
 
     private static MemoryLayout Layout(bool channelsLast) => channelsLast ? MemoryLayout.ChannelsLast : MemoryLayout.Nchw;
 

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
+using static TorchSharp.torch;
 
 namespace EvenConv.Ops.Kernels;
 
@@ -12,6 +13,16 @@ namespace EvenConv.Ops.Kernels;
 /// </summary>
 internal static unsafe class LibTorchThreads
 {
+    /// <summary>How many chunks to cut <paramref name="items"/> work items into: one per libtorch intra-op thread (the
+    /// user's thread setting), fewer where a chunk would get less than <paramref name="minItemsPerChunk"/>.</summary>
+    public static int Chunks(long items, long minItemsPerChunk) =>
+        (int)Math.Clamp(Math.Min(get_num_threads(), items / Math.Max(1, minItemsPerChunk)), 1, 64);
+
+    /// <summary>Calls <paramref name="body"/>(chunk, first, end) for <paramref name="chunks"/> contiguous near-equal
+    /// ranges of [0, <paramref name="items"/>).</summary>
+    public static void ForRanges(long items, int chunks, Action<int, long, long> body) =>
+        For(chunks, c => body(c, items * c / chunks, items * (c + 1) / chunks));
+
     /// <summary>Calls <paramref name="body"/>(i) for i in [0, <paramref name="count"/>), spread over up to
     /// <paramref name="count"/> threads; exceptions reach the caller.</summary>
     public static void For(int count, Action<int> body)

@@ -168,14 +168,9 @@ internal static unsafe class SymmetricConv2x2
 
     /// <summary>Runs <paramref name="body"/>(chunk, first, end) on <see cref="ChunkCount"/> contiguous chunks of
     /// [0, rows), on libtorch's threads. The chunks are large, so the few rows recomputed at their edges cost nothing.</summary>
-    private static void ForRowChunks(long rows, Action<int, long, long> body)
-    {
-        var chunks = ChunkCount(rows);
-        LibTorchThreads.For(chunks, c => body(c, rows * c / chunks, rows * (c + 1) / chunks));
-    }
+    private static void ForRowChunks(long rows, Action<int, long, long> body) => LibTorchThreads.ForRanges(rows, ChunkCount(rows), body);
 
-    /// <summary>One chunk per libtorch intra-op thread (the user's thread setting), fewer for tiny inputs.</summary>
-    private static int ChunkCount(long rows) => (int)Math.Clamp(Math.Min(get_num_threads(), rows / 4), 1, 64);
+    private static int ChunkCount(long rows) => LibTorchThreads.Chunks(rows, 4);
 
     /// <summary>The two most recent padded rows of an input, in a ring of two row buffers: a row is padded once and
     /// then serves as the lower row of one output row and the upper row of the next.</summary>
