@@ -37,7 +37,7 @@ public static class SymmetricPadConv
     private static Tensor Forward(Tensor input, Tensor weight, Tensor? bias, Args a)
     {
         if (SymmetricConv2x2.Supports(input, weight, a.Stride, a.Dilation, a.Groups))
-            return SymmetricConv2x2.Forward(input, weight, bias, a.Plan);
+            return SymmetricConv2x2.Forward(input, weight, bias, a.Plan, a.Stride);
         using var padded = a.Plan.Pad(input);
         return F.conv2d(padded, weight, bias, strides: [a.Stride, a.Stride], dilation: [a.Dilation, a.Dilation], groups: a.Groups);
     }
@@ -79,7 +79,7 @@ public static class SymmetricPadConv
             var saved = ctx.get_saved_variables();
             using Tensor input = saved[0], weight = saved[1];
             var (gradInput, gradWeight) = SymmetricConv2x2.Supports(input, weight, a.Stride, a.Dilation, a.Groups)
-                ? SymmetricConv2x2.Backward(upstream, input, weight, a.Plan, needInput, needWeight)
+                ? SymmetricConv2x2.Backward(upstream, input, weight, a.Plan, a.Stride, needInput, needWeight)
                 : PadThenBackward(upstream, input, weight, a, needInput, needWeight);
             var gradBias = needBias ? upstream.sum([0, 2, 3]) : null;
             BackwardTensors.ReleaseSaved(ctx);

@@ -9,35 +9,39 @@ using static TorchSharp.torch;
 namespace EvenConv.Tests.Ops;
 
 /// <summary>
-/// The fused C2sp kernels (float32, channels_last, AVX-512): value and gradients against the float64 loop reference,
-/// with the rows split over several threads at boundaries inside an image, and the cases they must leave to the
-/// plain route.
+/// The fused C2sp kernels (float32, channels_last, AVX-512): value and gradients against the float64 loop reference at
+/// strides 1 and 2, with the rows split over several threads at boundaries inside an image, and the cases they must
+/// leave to the plain route.
 /// </summary>
 [Collection(TinyTensors.Name)]
 public class SymmetricConv2x2Tests
 {
-    public static TheoryData<int, int, int, int, int, bool> Shapes => new()
+    public static TheoryData<int, int, int, int, int, int, bool> Shapes => new()
     {
-        // in, out, batch, height, width, bias
-        { 16, 16, 2, 7, 9, true },
-        { 32, 16, 3, 5, 5, false },
-        { 48, 32, 1, 3, 4, true },
-        { 16, 48, 2, 1, 1, false },
-        { 64, 16, 2, 2, 17, false },   // a row wider than one register tile
-        { 16, 32, 1, 20, 3, true },    // more rows than one weight-gradient band
+        // in, out, stride, batch, height, width, bias
+        { 16, 16, 1, 2, 7, 9, true },
+        { 32, 16, 1, 3, 5, 5, false },
+        { 48, 32, 1, 1, 3, 4, true },
+        { 16, 48, 1, 2, 1, 1, false },
+        { 64, 16, 1, 2, 2, 17, false },   // a row wider than one register tile
+        { 16, 32, 1, 1, 20, 3, true },    // more rows than one weight-gradient band
+        { 16, 32, 2, 2, 8, 6, false },    // even sizes: the last padded row and column lie in no window
+        { 32, 64, 2, 3, 7, 5, true },     // odd sizes
+        { 64, 16, 2, 1, 2, 31, false },
+        { 16, 16, 2, 1, 40, 2, false },
     };
 
     [Theory, MemberData(nameof(Shapes))]
-    public void Value_and_gradients_match_the_float64_loop_reference(int cin, int cout, int batch, int height, int width, bool bias)
+    public void Value_and_gradients_match_the_float64_loop_reference(int cin, int cout, int stride, int batch, int height, int width, bool bias)
     {
         if (!Vector512Kernels()) return;
         foreach (var threads in new[] { 1, 3 })
         {
-            var c = new ConvCase("c2sp", cin, cout, Bias: bias, Batch: batch, Height: height, Width: width, Layout: MemoryLayout.ChannelsLast);
+            var c = new ConvCase("c2sp", cin, cout, stride, Bias: bias, Batch: batch, Height: height, Width: width, Layout: MemoryLayout.ChannelsLast);
             using var layer = new ConvUnderTest(c, ScalarType.Float32);
             using var x = ToTensor(layer.X, ScalarType.Float32, MemoryLayout.ChannelsLast);
-            Assert.True(SymmetricConv2x2.Supports(x, layer.Layer.Weight, 1, 1, 1), $"the fused kernels should take {c}");
-            var gy = Random(new Random(3), batch, cout, height, width);
+            Assert.True(SymmetricConv2x2.Supports(x, layer.Layer.Weight, stride, 1, 1), $"the fused kernels should take {c}");
+            var gy = Random(new Random(3), batch, cout, (int)c.Spec.OutputSize(height), (int)c.Spec.OutputSize(width));
             var (rx, rw, rb) = layer.Reference.Backward(layer.X, layer.W, gy);
             var previous = get_num_threads();
             set_num_threads(threads);
@@ -82,7 +86,8 @@ public class SymmetricConv2x2Tests
         var cl = TensorLayout.To(randn(2, 16, 6, 6), MemoryLayout.ChannelsLast);
         var w = randn(16, 16, 2, 2);
         Assert.True(SymmetricConv2x2.Supports(cl, w, 1, 1, 1));
-        Assert.False(SymmetricConv2x2.Supports(cl, w, 2, 1, 1), "stride 2");
+        Assert.True(SymmetricConv2x2.Supports(cl, w, 2, 1, 1));
+        Assert.False(SymmetricConv2x2.Supports(cl, w, 3, 1, 1), "stride 3");
         Assert.False(SymmetricConv2x2.Supports(cl, w, 1, 2, 1), "dilation 2");
         Assert.False(SymmetricConv2x2.Supports(cl, randn(16, 4, 2, 2), 1, 1, 4), "groups");
         Assert.False(SymmetricConv2x2.Supports(randn(2, 16, 6, 6), w, 1, 1, 1), "NCHW input");

@@ -14,24 +14,26 @@ namespace EvenConv.Ops.Kernels;
 /// </summary>
 internal static unsafe class ConvTiles
 {
-    /// <summary>Pixels a <see cref="RowTile{TR,TK}"/> holds at most: 14 accumulators, one weight vector and the broadcast
+    /// <summary>Pixels a <see cref="RowTile{TR,TK,TS,TT}"/> holds at most: 14 accumulators, one weight vector and the broadcast
     /// leave the 32 zmm registers a little room.</summary>
     public const int MaxPixels = 14;
 
     /// <summary>
-    /// <c>out[r] = init + Σ_tap Σ_k src_tap[r·K + k] · w[tap][k]</c> for the <c>R</c> pixels r of one row tile and 16
-    /// output lanes. <paramref name="s0"/>…<paramref name="s3"/> are the four taps' inputs at the tile's first pixel,
-    /// pixel-major with <c>K</c> channels per pixel; <paramref name="w"/> is tap-major <c>[4][K][lanes]</c>, already at
-    /// this lane block, <paramref name="lanes"/> floats per k; outputs are <paramref name="outStride"/> floats apart.
+    /// <c>out[r] = init + Σ_tap Σ_k src_tap[r·S·K + k] · w[tap][k]</c> for the <c>R</c> pixels r of one row tile and 16
+    /// output lanes, over <c>T</c> taps (4, or 1). <paramref name="s0"/>…<paramref name="s3"/> are the taps' inputs at
+    /// the tile's first pixel, pixel-major with <c>K</c> channels per pixel and consecutive output pixels <c>S</c> input
+    /// pixels apart (the stride); <paramref name="w"/> is tap-major <c>[T][K][lanes]</c>, already at this lane block,
+    /// <paramref name="lanes"/> floats per k; outputs are <paramref name="outStride"/> floats apart.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowTile<TR, TK>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* o, long outStride,
-        Vector512<float> init) where TR : struct, IConst where TK : struct, IConst
+    private static void RowTile<TR, TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* o,
+        long outStride, Vector512<float> init)
+        where TR : struct, IConst where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst
     {
-        int r = TR.Value, k = TK.Value;
+        int r = TR.Value, k = TK.Value, p = TS.Value * TK.Value;
         Vector512<float> a0 = init, a1 = init, a2 = init, a3 = init, a4 = init, a5 = init, a6 = init,
             a7 = init, a8 = init, a9 = init, a10 = init, a11 = init, a12 = init, a13 = init;
-        for (var t = 0; t < 4; t++)
+        for (var t = 0; t < TT.Value; t++)
         {
             var s = t == 0 ? s0 : t == 1 ? s1 : t == 2 ? s2 : s3;
             var wt = w + t * k * lanes;
@@ -39,19 +41,19 @@ internal static unsafe class ConvTiles
             {
                 var wv = Vector512.Load(wt);
                 a0 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[0]), wv, a0);
-                if (r > 1) a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[k]), wv, a1);
-                if (r > 2) a2 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[2 * k]), wv, a2);
-                if (r > 3) a3 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[3 * k]), wv, a3);
-                if (r > 4) a4 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[4 * k]), wv, a4);
-                if (r > 5) a5 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[5 * k]), wv, a5);
-                if (r > 6) a6 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[6 * k]), wv, a6);
-                if (r > 7) a7 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[7 * k]), wv, a7);
-                if (r > 8) a8 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[8 * k]), wv, a8);
-                if (r > 9) a9 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[9 * k]), wv, a9);
-                if (r > 10) a10 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[10 * k]), wv, a10);
-                if (r > 11) a11 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[11 * k]), wv, a11);
-                if (r > 12) a12 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[12 * k]), wv, a12);
-                if (r > 13) a13 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[13 * k]), wv, a13);
+                if (r > 1) a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[p]), wv, a1);
+                if (r > 2) a2 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[2 * p]), wv, a2);
+                if (r > 3) a3 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[3 * p]), wv, a3);
+                if (r > 4) a4 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[4 * p]), wv, a4);
+                if (r > 5) a5 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[5 * p]), wv, a5);
+                if (r > 6) a6 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[6 * p]), wv, a6);
+                if (r > 7) a7 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[7 * p]), wv, a7);
+                if (r > 8) a8 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[8 * p]), wv, a8);
+                if (r > 9) a9 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[9 * p]), wv, a9);
+                if (r > 10) a10 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[10 * p]), wv, a10);
+                if (r > 11) a11 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[11 * p]), wv, a11);
+                if (r > 12) a12 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[12 * p]), wv, a12);
+                if (r > 13) a13 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[13 * p]), wv, a13);
             }
         }
         a0.Store(o);
@@ -73,41 +75,58 @@ internal static unsafe class ConvTiles
     /// <summary>
     /// One output row of a 2×2 convolution over two pixel-major input rows, <paramref name="row0"/> for the taps ty = 0
     /// and <paramref name="row1"/> for ty = 1 (K channels per pixel): <c>out[p] = bias + Σ_{ty,tx} Σ_k
-    /// row_ty[(p + col_tx)·K + k] · w[2ty + tx][k]</c> for p &lt; <paramref name="pixels"/>, with the column offsets
-    /// col_0 = <paramref name="col0"/> and col_1 = <paramref name="col1"/> of the taps tx = 0 and 1 (0 and 1 for a
-    /// convolution, 1 and 0 for its transpose). The row is cut into near-equal tiles of at most
-    /// <see cref="MaxPixels"/> pixels (so no tile runs at a fraction of the registers), each swept over all lane blocks.
+    /// row_ty[(S·p + col_tx)·K + k] · w[2ty + tx][k]</c> for p &lt; <paramref name="pixels"/>, stride S, with the column
+    /// offsets col_0 = <paramref name="col0"/> and col_1 = <paramref name="col1"/> of the taps tx = 0 and 1 (0 and 1 for
+    /// a convolution, 1 and 0 for its transpose). Outputs are <paramref name="lanes"/> floats apart.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ConvRow<TK>(float* row0, float* row1, int col0, int col1, float* w, long lanes, float* bias,
-        float* output, int pixels) where TK : struct, IConst
+    public static void ConvRow<TK, TS>(float* row0, float* row1, int col0, int col1, float* w, long lanes, float* bias,
+        float* output, int pixels) where TK : struct, IConst where TS : struct, IConst
     {
         long k = TK.Value;
+        Row<TK, TS, C4>(row0 + col0 * k, row0 + col1 * k, row1 + col0 * k, row1 + col1 * k, w, lanes, bias, output, lanes, pixels);
+    }
+
+    /// <summary>
+    /// One tap over one pixel-major input row: <c>out[p · outStride] = Σ_k src[p·K + k] · w[k]</c> for
+    /// p &lt; <paramref name="pixels"/> (a 1×1 convolution; with stride 2 each output pixel of the input gradient of a
+    /// 2×2 convolution receives exactly one tap).
+    /// </summary>
+    public static void TapRow<TK>(float* src, float* w, long lanes, float* output, long outStride, int pixels) where TK : struct, IConst =>
+        Row<TK, C1, C1>(src, src, src, src, w, lanes, null, output, outStride, pixels);
+
+    /// <summary>Cuts a row into near-equal tiles of at most <see cref="MaxPixels"/> pixels (so no tile runs with a
+    /// fraction of the registers) and sweeps each over all lane blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row<TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* bias,
+        float* output, long outStride, int pixels) where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst
+    {
+        long step = TS.Value * TK.Value;
         var tiles = (pixels + MaxPixels - 1) / MaxPixels;
         for (int t = 0, p = 0; t < tiles; t++)
         {
             var r = (pixels - p) / (tiles - t);
-            float* s0 = row0 + (p + col0) * k, s1 = row0 + (p + col1) * k, s2 = row1 + (p + col0) * k, s3 = row1 + (p + col1) * k;
+            long at = p * step;
             for (long lb = 0; lb < lanes; lb += 16)
             {
                 var init = bias is null ? Vector512<float>.Zero : Vector512.Load(bias + lb);
-                var o = output + p * lanes + lb;
+                var o = output + p * outStride + lb;
+                var wl = w + lb;
                 switch (r)
                 {
-                    case 1: RowTile<C1, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 2: RowTile<C2, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 3: RowTile<C3, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 4: RowTile<C4, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 5: RowTile<C5, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 6: RowTile<C6, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 7: RowTile<C7, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 8: RowTile<C8, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 9: RowTile<C9, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 10: RowTile<C10, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 11: RowTile<C11, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 12: RowTile<C12, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    case 13: RowTile<C13, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
-                    default: RowTile<C14, TK>(s0, s1, s2, s3, w + lb, lanes, o, lanes, init); break;
+                    case 1: RowTile<C1, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 2: RowTile<C2, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 3: RowTile<C3, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 4: RowTile<C4, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 5: RowTile<C5, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 6: RowTile<C6, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 7: RowTile<C7, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 8: RowTile<C8, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 9: RowTile<C9, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 10: RowTile<C10, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 11: RowTile<C11, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 12: RowTile<C12, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 13: RowTile<C13, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    default: RowTile<C14, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
                 }
             }
             p += r;
