@@ -23,6 +23,15 @@ public sealed class Stage : nn.Module<Tensor, Tensor>
     /// <summary>The blocks in order.</summary>
     public IReadOnlyList<nn.Module<Tensor, Tensor>> Blocks => blocks.ToList();
 
+    /// <summary>A stage of <paramref name="count"/> blocks made by <paramref name="block"/>(in, out, stride): the first
+    /// changes the width from <paramref name="inChannels"/> to <paramref name="outChannels"/> and has the stage's
+    /// <paramref name="stride"/>, the others keep both.</summary>
+    public static Stage OfBlocks(int inChannels, int outChannels, int count, int stride, Func<int, int, int, nn.Module<Tensor, Tensor>> block)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return new(Enumerable.Range(0, count).Select(i => block(i == 0 ? inChannels : outChannels, outChannels, i == 0 ? stride : 1)).ToList());
+    }
+
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();

@@ -81,13 +81,9 @@ public static class MobileNetV2
         var stages = new List<Stage>();
         foreach (var s in config.Stages)
         {
-            var blocks = new List<nn.Module<Tensor, Tensor>>();
-            for (var i = 0; i < s.Blocks; i++)
-            {
-                blocks.Add(new InvertedResidual(channels, s.OutChannels, i == 0 ? s.Stride : 1, s.Expansion, options.Conv, config.Activation));
-                channels = s.OutChannels;
-            }
-            stages.Add(new Stage(blocks));
+            stages.Add(Stage.OfBlocks(channels, s.OutChannels, s.Blocks, s.Stride,
+                (cin, cout, stride) => new InvertedResidual(cin, cout, stride, s.Expansion, options.Conv, config.Activation)));
+            channels = s.OutChannels;
         }
         return new ConvNet(config.Name, stem, stages, new ClassifierHead(channels, options.NumClasses, config.Head, config.Activation));
     }

@@ -47,16 +47,10 @@ public static class ResNet
         foreach (var s in config.Stages)
         {
             if (s.Blocks < 1) throw new ArgumentException($"{config.Name}: every stage needs at least one block (got {s.Blocks}).", nameof(config));
-            var blocks = new List<nn.Module<Tensor, Tensor>>();
-            for (var i = 0; i < s.Blocks; i++)
-            {
-                var stride = i == 0 ? s.Stride : 1;
-                blocks.Add(config.Block == ResNetBlock.Basic
-                    ? new PreActBasicBlock(channels, s.OutChannels, stride, spatial, config.Activation, config.Shortcut)
-                    : new PreActBottleneckBlock(channels, s.OutChannels, s.OutChannels / config.BottleneckRatio, stride, spatial, config.Activation, config.Shortcut));
-                channels = s.OutChannels;
-            }
-            stages.Add(new Stage(blocks));
+            stages.Add(Stage.OfBlocks(channels, s.OutChannels, s.Blocks, s.Stride, (cin, cout, stride) => config.Block == ResNetBlock.Basic
+                ? new PreActBasicBlock(cin, cout, stride, spatial, config.Activation, config.Shortcut)
+                : new PreActBottleneckBlock(cin, cout, cout / config.BottleneckRatio, stride, spatial, config.Activation, config.Shortcut)));
+            channels = s.OutChannels;
         }
         return new ConvNet(config.Name, stem, stages, new ClassifierHead(channels, options.NumClasses, config.Head, config.Activation));
     }

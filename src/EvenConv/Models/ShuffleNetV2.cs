@@ -74,13 +74,9 @@ public static class ShuffleNetV2
         var stages = new List<Stage>();
         foreach (var s in config.Stages)
         {
-            var units = new List<nn.Module<Tensor, Tensor>>();
-            for (var i = 0; i < s.Blocks; i++)
-            {
-                units.Add(new ShuffleUnit(channels, s.OutChannels, i == 0 ? s.Stride : 1, options.Conv, config.Activation));
-                channels = s.OutChannels;
-            }
-            stages.Add(new Stage(units));
+            stages.Add(Stage.OfBlocks(channels, s.OutChannels, s.Blocks, s.Stride,
+                (cin, cout, stride) => new ShuffleUnit(cin, cout, stride, options.Conv, config.Activation)));
+            channels = s.OutChannels;
         }
         return new ConvNet(config.Name, stem, stages, new ClassifierHead(channels, options.NumClasses, config.Head, config.Activation));
     }

@@ -27,12 +27,6 @@ internal static unsafe class LibTorchExports
     public static readonly delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void> GompParallel =
         (delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void>)Find("GOMP_parallel");
 
-    /// <summary><c>omp_get_thread_num()</c>.</summary>
-    public static readonly delegate* unmanaged<int> OmpThreadNum = (delegate* unmanaged<int>)Find("omp_get_thread_num");
-
-    /// <summary><c>omp_get_num_threads()</c>.</summary>
-    public static readonly delegate* unmanaged<int> OmpNumThreads = (delegate* unmanaged<int>)Find("omp_get_num_threads");
-
     private static IntPtr Find(string symbol) =>
         OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libtorch_cpu.so", out var library) &&
         NativeLibrary.TryGetExport(library, symbol, out var address) ? address : IntPtr.Zero;

@@ -52,6 +52,7 @@ public class SymmetricConv2x2Tests
                 AssertClose(rx, gx!, 1e-5, $"input gradient, {c}, {threads} threads");
                 AssertClose(rw, gw, 1e-5, $"weight gradient, {c}, {threads} threads");
                 if (bias) AssertClose(rb, gb!, 1e-5, $"bias gradient, {c}, {threads} threads");
+                AssertClose(rw, layer.Gradients(gy, inputRequiresGrad: false).W, 1e-5, $"weight gradient alone, {c}, {threads} threads");
             }
             finally { set_num_threads(previous); }
         }

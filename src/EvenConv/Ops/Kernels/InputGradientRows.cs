@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+
+namespace EvenConv.Ops.Kernels;
+
+/// <summary>
+/// One thread's share of the input gradient of the fused 2×2 convolution: input row i gathers each channel group
+/// from row i + top (of that group) of the padded input's gradient, which is made row by row into a ring of two
+/// buffers — at stride 1 as the transposed convolution of upstream rows q and q − 1, at stride 2 as one tap per pixel.
+/// </summary>
+internal sealed unsafe class InputGradientRows : IDisposable
+{
+    private readonly SymmetricPadKernel.Geometry g;
+    private readonly ExtendedRows upstream;
+    private readonly float* weight, paddedGrad, gx;
+    private readonly long ho, wo, k, lanes;
+    private readonly int stride;
+    private long heldN = -1, heldQ = -1;   // the last padded-gradient row made, in slot heldQ & 1
+
+    /// <summary>Reads the upstream gradient <paramref name="gy"/> (N, H_out, W_out, C_out in memory) and the weight
+    /// packed by <see cref="PackedWeight.ForInputGradient"/>; writes <paramref name="gradInput"/> (N, H, W, C).</summary>
+    public InputGradientRows(SymmetricPadKernel.Geometry geometry, float* gy, long outHeight, long outWidth, long channelsOut,
+        float* packedWeight, int stride, float* gradInput)
+    {
+        g = geometry;
+        (ho, wo, k, lanes, this.stride) = (outHeight, outWidth, channelsOut, g.C, stride);
+        weight = packedWeight;
+        gx = gradInput;
+        upstream = new ExtendedRows(gy, ho, wo, k);
+        paddedGrad = (float*)NativeMemory.AlignedAlloc((nuint)(2 * g.Wp * lanes * sizeof(float)), 64);
+    }
+
+    /// <summary>Input rows [<paramref name="first"/>, <paramref name="end"/>) of N·H.</summary>
+    public void Run(long first, long end)
+    {
+        var from = stackalloc byte*[4];
+        for (var row = first; row < end; row++)
+        {
+            long n = row / g.H, i = row % g.H;
+            for (var q = n == heldN && heldQ == i ? i + 1 : i; q <= i + 1; q++) MakePaddedRow(n, q, paddedGrad + (q & 1) * g.Wp * lanes);
+            (heldN, heldQ) = (n, i + 1);
+            for (var c = 0; c < 4; c++)
+                from[c] = (byte*)(paddedGrad + ((i + g.Top[c]) & 1) * g.Wp * lanes + g.Left[c] * lanes + g.Start[c]);
+            SymmetricPadKernel.Gather(g, from, (byte*)(gx + row * g.W * lanes), 0, g.W, lanes * sizeof(float));
+        }
+    }
+
+    private void MakePaddedRow(long n, long q, float* dst)
+    {
+        if (stride == 1)
+        {
+            SymmetricConv2x2.ConvRow((int)k, 1, upstream.Get(n, q), upstream.Get(n, q - 1), 1, 0, weight, lanes, null, dst, (int)g.Wp);
+            return;
+        }
+        // Stride 2: the windows do not overlap, so padded pixel (q, j) gets only tap (q mod 2, j mod 2) of upstream
+        // pixel (q / 2, j / 2); the last row and column of an even-sized map lie in no window and get zero.
+        var covered = 2 * wo * lanes;
+        if (q >= 2 * ho) { NativeMemory.Clear(dst, (nuint)(g.Wp * lanes * sizeof(float))); return; }
+        var src = upstream.Get(n, q / 2) + k;   // past the zero pixel in front
+        for (var tx = 0; tx < 2; tx++)
+            SymmetricConv2x2.TapRow((int)k, src, weight + (2 * (q & 1) + tx) * k * lanes, lanes, dst + tx * lanes, 2 * lanes, (int)wo);
+        if (g.Wp * lanes > covered) NativeMemory.Clear(dst + covered, (nuint)((g.Wp * lanes - covered) * sizeof(float)));
+    }
+
+    public void Dispose()
+    {
+        upstream.Dispose();
+        NativeMemory.AlignedFree(paddedGrad);
+    }
+}

@@ -1,0 +1,62 @@
+using System.Runtime.InteropServices;
+
+namespace EvenConv.Ops.Kernels;
+
+/// <summary>
+/// One chunk's share of the weight gradient of the fused 2×2 convolution, summed into a <c>[4][C_in][C_out]</c>
+/// accumulator that the caller adds up in chunk order (so results are reproducible). Bands of output rows (about 256
+/// pixels, within one image) keep each accumulator tile in registers long enough that loading and storing it is
+/// noise; the band's padded input rows sit in one buffer.
+/// </summary>
+internal sealed unsafe class WeightGradientBands : IDisposable
+{
+    private readonly SymmetricPadKernel.Geometry g;
+    private readonly byte* x;
+    private readonly float* gy, acc, band;
+    private readonly long ho, wo, lanes, rowFloats;
+    private readonly int stride, bandRows;
+
+    /// <summary>Reads the input and the upstream gradient <paramref name="gy"/> (N, H_out, W_out, C_out in memory); puts
+    /// this chunk's accumulator into <paramref name="sums"/>[<paramref name="chunk"/>], which the caller frees.</summary>
+    public WeightGradientBands(SymmetricPadKernel.Geometry geometry, byte* input, float* gy, long outHeight, long outWidth,
+        long channelsOut, int stride, IntPtr[] sums, int chunk)
+    {
+        g = geometry;
+        x = input;
+        this.gy = gy;
+        (ho, wo, lanes, this.stride) = (outHeight, outWidth, channelsOut, stride);
+        var size = (nuint)(4 * g.C * lanes * sizeof(float));
+        acc = (float*)NativeMemory.AlignedAlloc(size, 64);
+        NativeMemory.Clear(acc, size);
+        sums[chunk] = (IntPtr)acc;
+        bandRows = (int)Math.Clamp((256 + wo - 1) / wo, 1, ho);
+        rowFloats = g.Wp * g.C;
+        band = (float*)NativeMemory.AlignedAlloc((nuint)((stride * (bandRows - 1) + 2) * rowFloats * sizeof(float)), 64);
+    }
+
+    /// <summary>Output rows [<paramref name="first"/>, <paramref name="end"/>) of N·H_out, band by band; after each band
+    /// <paramref name="afterBand"/>(band first, band end) runs while the band's upstream rows are still in cache.</summary>
+    public void Run(long first, long end, Action<long, long>? afterBand)
+    {
+        for (var row = first; row < end;)
+        {
+            long n = row / ho, h = row % ho;
+            var rows = (int)Math.Min(Math.Min(bandRows, ho - h), end - row);
+            for (var r = 0; r < stride * (rows - 1) + 2; r++)
+                SymmetricPadKernel.PadRow(g, x, (byte*)(band + r * rowFloats), n, stride * h + r);
+            var gyBand = gy + row * wo * lanes;
+            for (var t = 0; t < 4; t++)
+            {
+                var src = band + (t >> 1) * rowFloats + (t & 1) * g.C;
+                for (long c = 0; c < g.C; c += 16)
+                    for (long lb = 0; lb < lanes; lb += 16)
+                        ConvTiles.WeightTile(src + c, stride * g.C, stride * rowFloats, gyBand + lb, lanes, wo * lanes, (int)wo, rows,
+                            acc + (t * g.C + c) * lanes + lb);
+            }
+            afterBand?.Invoke(row, row + rows);
+            row += rows;
+        }
+    }
+
+    public void Dispose() => NativeMemory.AlignedFree(band);
+}
