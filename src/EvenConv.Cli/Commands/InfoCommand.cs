@@ -6,7 +6,7 @@ using TorchSharp;
 
 namespace EvenConv.Cli.Commands;
 
-/// <summary>`evenconv info`: the runtime facts that decide speed — threads, memory layout, allocator, native fix.</summary>
+/// <summary>`evenconv info`: the runtime facts that decide speed — threads, memory layout, allocator, C2sp kernels, native fix.</summary>
 internal static class InfoCommand
 {
     public static Command Create()
@@ -19,6 +19,7 @@ internal static class InfoCommand
             table.AddRow("intra-op threads", torch.get_num_threads().ToString());
             table.AddRow("memory layout (default)", TensorLayout.Default.ToString());
             table.AddRow("allocator", Runtime.AllocatorDescription());
+            table.AddRow("C2sp kernels", Runtime.C2spKernelsDescription());
             table.AddRow("libstdc++", LibTorchSharpFix.HostStdCxxPath() ?? "not found");
             AnsiConsole.Write(table);
             return 0;

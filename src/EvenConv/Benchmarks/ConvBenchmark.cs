@@ -75,6 +75,7 @@ public static class ConvBenchmark
 
     private static void Forward(ConvVariant v, Tensor input)
     {
+        using var route = v.Enter();
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         v.Forward(input);
@@ -82,6 +83,7 @@ public static class ConvBenchmark
 
     private static void ForwardBackward(ConvVariant v, Tensor input, Tensor upstream)
     {
+        using var route = v.Enter();
         using var scope = NewDisposeScope();
         var x = input.detach().requires_grad_();
         var y = v.Forward(x);
@@ -99,6 +101,7 @@ public static class ConvBenchmark
         if (Runtime.HeapBytesInUse() is null) return null;
         long Extra(bool grad)
         {
+            using var route = v.Enter();
             using var x = grad ? input.detach().requires_grad_() : input.alias();
             using var mode = grad ? enable_grad() : no_grad();
             var before = Runtime.HeapBytesInUse()!.Value;

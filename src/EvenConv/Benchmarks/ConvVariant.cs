@@ -7,26 +7,39 @@ using F = TorchSharp.torch.nn.functional;
 namespace EvenConv.Benchmarks;
 
 /// <summary>
-/// One thing the convolution benchmark times: a stride-1, C→C layer built by the library (Conv.Create), a
-/// depthwise-separable block, or the naive C2sp of the paper's authors (four pads and a concatenation).
+/// One thing the convolution benchmark times: a stride-1, C→C layer built by the library (Conv.Create), the same C2sp
+/// layer sent down the plain route (pad into a tensor, oneDNN, pad again and gather in backward), a depthwise-separable
+/// block, or the naive C2sp of the paper's authors (four pads and a concatenation).
 /// </summary>
 public sealed class ConvVariant : IDisposable
 {
     /// <summary>The variant names, in table order.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["c3", "c2", "c2sp", "c2sp_naive", "c4", "c4sp", "c5", "dws"];
+    public static IReadOnlyList<string> Names { get; } = ["c3", "c2", "c2sp", "c2sp_plain", "c2sp_naive", "c4", "c4sp", "c5", "dws"];
 
     private readonly nn.Module<Tensor, Tensor>[] layers;
     private readonly Func<Tensor, Tensor> forward;
 
     private ConvVariant(string name, long macsPerPixel, Func<Tensor, Tensor> forward, params nn.Module<Tensor, Tensor>[] layers)
+        : this(name, macsPerPixel, forward, plainRoute: false, layers)
+    {
+    }
+
+    private ConvVariant(string name, long macsPerPixel, Func<Tensor, Tensor> forward, bool plainRoute, params nn.Module<Tensor, Tensor>[] layers)
     {
         Name = name;
+        PlainRoute = plainRoute;
         MacsPerPixel = macsPerPixel;
         this.forward = forward;
         this.layers = layers;
     }
 
     public string Name { get; }
+
+    /// <summary>True when the variant's forward and backward must run under <see cref="Enter"/>'s plain-route scope.</summary>
+    private bool PlainRoute { get; }
+
+    /// <summary>The scope a forward and its backward run in: the plain route for <c>c2sp_plain</c>, nothing otherwise.</summary>
+    public IDisposable? Enter() => PlainRoute ? Ops.Kernels.SymmetricConv2x2.UsePlainRoute() : null;
 
     /// <summary>Multiply-adds per output pixel (all output channels); FLOPs are 2 per multiply-add.</summary>
     public long MacsPerPixel { get; }
@@ -52,6 +65,9 @@ public sealed class ConvVariant : IDisposable
                 var depthwise = Layer("c3", groups: channels);
                 var pointwise = Layer("c1");
                 return new ConvVariant(name, c * 9 + c * c, x => pointwise.call(depthwise.call(x)), depthwise, pointwise);
+            case "c2sp_plain":
+                var plain = Layer("c2sp");
+                return new ConvVariant(name, c * c * 4, plain.call, plainRoute: true, plain);
             case "c2sp_naive":
                 var naive = new NaiveSymmetricConv(channels, layout);
                 return new ConvVariant(name, c * c * 4, naive.call, naive);

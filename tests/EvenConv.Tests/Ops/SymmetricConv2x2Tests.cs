@@ -101,17 +101,12 @@ public class SymmetricConv2x2Tests
 
     private static Tensor[] Run(Tensor x, Tensor w, Tensor upstream, bool fused)
     {
-        var enabled = SymmetricConv2x2.Enabled;
-        SymmetricConv2x2.Enabled = fused;
-        try
-        {
-            var xi = x.detach().requires_grad_();
-            var wi = w.detach().requires_grad_();
-            var y = SymmetricPadConv.Apply(xi, wi);
-            var grads = autograd.grad([y], [xi, wi], [upstream]);
-            return [y.detach(), grads[0], grads[1]];
-        }
-        finally { SymmetricConv2x2.Enabled = enabled; }
+        using var route = fused ? null : SymmetricConv2x2.UsePlainRoute();
+        var xi = x.detach().requires_grad_();
+        var wi = w.detach().requires_grad_();
+        var y = SymmetricPadConv.Apply(xi, wi);
+        var grads = autograd.grad([y], [xi, wi], [upstream]);
+        return [y.detach(), grads[0], grads[1]];
     }
 
     /// <summary>The kernels need AVX-512; elsewhere the plain route runs and the other tests cover it.</summary>
