@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using static TorchSharp.torch;
 
 namespace EvenConv.Ops.Kernels;
@@ -40,22 +41,25 @@ internal sealed unsafe class PackedWeight : IDisposable
     }
 
     /// <summary>The sum of <c>[tap][c_in][c_out]</c> accumulators as a tensor shaped and laid out like
-    /// <paramref name="weight"/>.</summary>
+    /// <paramref name="weight"/>. The sum is taken into the first accumulator, in list order.</summary>
     public static Tensor Unpack(IReadOnlyList<IntPtr> accumulators, Tensor weight)
     {
-        long co = weight.shape[0], ci = weight.shape[1];
+        long co = weight.shape[0], ci = weight.shape[1], count = 4 * co * ci;
+        var sum = (float*)accumulators[0];
+        for (var a = 1; a < accumulators.Count; a++)
+        {
+            var add = (float*)accumulators[a];
+            long i = 0;
+            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(sum + i) + Vector512.Load(add + i), sum + i);
+            for (; i < count; i++) sum[i] += add[i];
+        }
         var result = empty_like(weight, requires_grad: false);
         var (so, sc, sy, sx) = (result.stride(0), result.stride(1), result.stride(2), result.stride(3));
         var dst = (float*)TensorMemory.Address(result);
         for (var t = 0; t < 4; t++)
             for (long c = 0; c < ci; c++)
                 for (long o = 0; o < co; o++)
-                {
-                    var at = (t * ci + c) * co + o;
-                    var sum = 0f;
-                    foreach (var acc in accumulators) sum += ((float*)acc)[at];
-                    dst[o * so + c * sc + (t >> 1) * sy + (t & 1) * sx] = sum;
-                }
+                    dst[o * so + c * sc + (t >> 1) * sy + (t & 1) * sx] = sum[(t * ci + c) * co + o];
         return result;
     }
 
