@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using static TorchSharp.torch;
 
@@ -11,34 +10,26 @@ namespace EvenConv.Ops.Kernels;
 /// </summary>
 internal sealed unsafe class PackedWeight : IDisposable
 {
-    private PackedWeight(long floats) =>
-        Data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+    private readonly Tensor packed;
 
-    /// <summary>The packed values, 64-byte aligned.</summary>
+    // libtorch's own transpose copy (one parallel pass) makes the packed layout; its buffers are 64-byte aligned.
+    private PackedWeight(Tensor weight, params long[] order)
+    {
+        using var _ = no_grad();
+        using var detached = weight.detach();
+        using var permuted = detached.permute(order);
+        packed = permuted.contiguous();
+        Data = (float*)TensorMemory.Address(packed);
+    }
+
+    /// <summary>The packed values.</summary>
     public float* Data { get; }
 
     /// <summary><c>[tap][c_in][c_out]</c>.</summary>
-    public static PackedWeight ForForward(Tensor weight) => Pack(weight, outputsInside: true);
+    public static PackedWeight ForForward(Tensor weight) => new(weight, 2, 3, 1, 0);
 
     /// <summary><c>[tap][c_out][c_in]</c>.</summary>
-    public static PackedWeight ForInputGradient(Tensor weight) => Pack(weight, outputsInside: false);
-
-    private static PackedWeight Pack(Tensor weight, bool outputsInside)
-    {
-        long co = weight.shape[0], ci = weight.shape[1];
-        var (so, sc, sy, sx) = (weight.stride(0), weight.stride(1), weight.stride(2), weight.stride(3));
-        var src = (float*)TensorMemory.Address(weight);
-        var packed = new PackedWeight(4 * co * ci);
-        var dst = packed.Data;
-        for (var t = 0; t < 4; t++)
-            for (long o = 0; o < co; o++)
-                for (long c = 0; c < ci; c++)
-                {
-                    var at = outputsInside ? (t * ci + c) * co + o : (t * co + o) * ci + c;
-                    dst[at] = src[o * so + c * sc + (t >> 1) * sy + (t & 1) * sx];
-                }
-        return packed;
-    }
+    public static PackedWeight ForInputGradient(Tensor weight) => new(weight, 2, 3, 0, 1);
 
     /// <summary>The sum of <c>[tap][c_in][c_out]</c> accumulators as a tensor shaped and laid out like
     /// <paramref name="weight"/>. The sum is taken into the first accumulator, in list order.</summary>
@@ -63,5 +54,5 @@ internal sealed unsafe class PackedWeight : IDisposable
         return result;
     }
 
-    public void Dispose() => NativeMemory.AlignedFree(Data);
+    public void Dispose() => packed.Dispose();
 }
