@@ -21,9 +21,11 @@ public static class TensorLayout
     /// training on CPU (README, "Performance defaults").</summary>
     public static MemoryLayout Default { get; set; } = MemoryLayout.ChannelsLast;
 
-    /// <summary>True for a 4-D tensor whose channel stride is 1 and whose layout is NHWC.</summary>
+    /// <summary>True for a dense 4-D tensor whose channel stride is 1 and whose layout is NHWC (an expanded batch, with
+    /// stride 0, is not).</summary>
     public static bool IsChannelsLast(Tensor t) =>
-        t.dim() == 4 && t.shape[1] > 1 && t.stride(1) == 1 && t.stride(3) == t.shape[1] && t.stride(2) == t.shape[1] * t.shape[3];
+        t.dim() == 4 && t.shape[1] > 1 && t.stride(1) == 1 && t.stride(3) == t.shape[1] && t.stride(2) == t.shape[1] * t.shape[3] &&
+        (t.shape[0] == 1 || t.stride(0) == t.shape[1] * t.shape[2] * t.shape[3]);
 
     /// <summary>The tensor in the given layout (a copy unless it is already in it). Non-4-D tensors are returned as they are.</summary>
     public static Tensor To(Tensor t, MemoryLayout layout)

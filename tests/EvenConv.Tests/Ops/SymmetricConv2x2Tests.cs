@@ -81,6 +81,20 @@ public class SymmetricConv2x2Tests
     }
 
     [Fact]
+    public void Takes_an_upstream_gradient_expanded_over_the_batch()
+    {
+        if (!Vector512Kernels()) return;
+        manual_seed(8);
+        var x = TensorLayout.To(randn(3, 16, 6, 5), MemoryLayout.ChannelsLast);
+        var w = TensorLayout.To(randn(16, 16, 2, 2), MemoryLayout.ChannelsLast);
+        // One channels_last map seen three times: batch stride 0, every other stride dense NHWC.
+        var upstream = TensorLayout.To(randn(1, 16, 6, 5), MemoryLayout.ChannelsLast).expand(3, 16, 6, 5);
+        var fused = Run(x, w, upstream, fused: true);
+        var plain = Run(x, w, upstream.contiguous(), fused: false);
+        for (var i = 1; i < 3; i++) Assert.True(fused[i].allclose(plain[i], rtol: 1e-5, atol: 1e-5), $"gradient {i}");
+    }
+
+    [Fact]
     public void Declines_what_it_does_not_compute()
     {
         if (!Vector512Kernels()) return;
