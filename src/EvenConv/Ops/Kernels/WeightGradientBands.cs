@@ -14,7 +14,7 @@ internal sealed unsafe class WeightGradientBands : IDisposable
     private readonly byte* x;
     private readonly float* gy, acc, band;
     private readonly long ho, wo, lanes, rowFloats;
-    private readonly int stride, bandRows;
+    private readonly int stride, bandRows, vectors;
 
     /// <summary>Reads the input and the upstream gradient <paramref name="gy"/> (N, H_out, W_out, C_out in memory); puts
     /// this chunk's accumulator into <paramref name="sums"/>[<paramref name="chunk"/>], which the caller frees.</summary>
@@ -30,6 +30,7 @@ internal sealed unsafe class WeightGradientBands : IDisposable
         NativeMemory.Clear(acc, size);
         sums[chunk] = (IntPtr)acc;
         bandRows = (int)Math.Clamp((256 + wo - 1) / wo, 1, ho);
+        vectors = lanes % 64 == 0 ? 4 : lanes % 32 == 0 ? 2 : 1;   // lane vectors per tile (channels counts are multiples of 16)
         rowFloats = g.Wp * g.C;
         band = (float*)NativeMemory.AlignedAlloc((nuint)((stride * (bandRows - 1) + 2) * rowFloats * sizeof(float)), 64);
     }
@@ -48,13 +49,24 @@ internal sealed unsafe class WeightGradientBands : IDisposable
             for (var t = 0; t < 4; t++)
             {
                 var src = band + (t >> 1) * rowFloats + (t & 1) * g.C;
-                for (long c = 0; c < g.C; c += 16)
-                    for (long lb = 0; lb < lanes; lb += 16)
-                        ConvTiles.WeightTile(src + c, stride * g.C, stride * rowFloats, gyBand + lb, lanes, wo * lanes, (int)wo, rows,
-                            acc + (t * g.C + c) * lanes + lb);
+                for (long c = 0; c < g.C; c += 16 / vectors)
+                    for (long lb = 0; lb < lanes; lb += 16 * vectors)
+                        Tile(src + c, rows, gyBand + lb, acc + (t * g.C + c) * lanes + lb);
             }
             afterBand?.Invoke(row, row + rows);
             row += rows;
+        }
+    }
+
+    /// <summary>One tile of 16 accumulators over the band, as wide in output lanes as the output channels allow.</summary>
+    private void Tile(float* src, int rows, float* gyTile, float* accTile)
+    {
+        long k = stride * g.C, srcRowStride = stride * rowFloats, gyRowStride = wo * lanes;
+        switch (vectors)
+        {
+            case 4: ConvTiles.WeightTile<C4>(src, k, srcRowStride, gyTile, lanes, gyRowStride, (int)wo, rows, accTile); break;
+            case 2: ConvTiles.WeightTile<C2>(src, k, srcRowStride, gyTile, lanes, gyRowStride, (int)wo, rows, accTile); break;
+            default: ConvTiles.WeightTile<C1>(src, k, srcRowStride, gyTile, lanes, gyRowStride, (int)wo, rows, accTile); break;
         }
     }
 
