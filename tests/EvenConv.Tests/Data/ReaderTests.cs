@@ -284,10 +284,10 @@ public class DataSetsTests : IDisposable
         Assert.Equal(std, stats.Std[0], 3);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Fashion_mnist_constants_match_the_installed_data_when_present()
     {
-        if (!Directory.Exists("/usr/share/datasets/fashion-mnist")) return;
+        Skip.IfNot(Directory.Exists("/usr/share/datasets/fashion-mnist"), "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
         var train = DataSets.Open("fashion-mnist", DataSplit.Train);
         Assert.Equal((60000, 1, 28, 28), (train.Count, train.Channels, train.Height, train.Width));
         var computed = ChannelNormalization.Compute(train, maxImages: 60000);

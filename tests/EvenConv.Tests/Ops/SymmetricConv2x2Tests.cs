@@ -31,10 +31,10 @@ public class SymmetricConv2x2Tests
         { 16, 16, 2, 1, 40, 2, false },
     };
 
-    [Theory, MemberData(nameof(Shapes))]
+    [SkippableTheory, MemberData(nameof(Shapes))]
     public void Value_and_gradients_match_the_float64_loop_reference(int cin, int cout, int stride, int batch, int height, int width, bool bias)
     {
-        if (!Vector512Kernels()) return;
+        SkipWithoutVector512();
         foreach (var threads in new[] { 1, 3 })
         {
             var c = new ConvCase("c2sp", cin, cout, stride, Bias: bias, Batch: batch, Height: height, Width: width, Layout: MemoryLayout.ChannelsLast);
@@ -58,10 +58,10 @@ public class SymmetricConv2x2Tests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void Is_as_accurate_as_the_plain_route_on_a_cifar_shape_and_repeats_bit_for_bit()
     {
-        if (!Vector512Kernels()) return;
+        SkipWithoutVector512();
         manual_seed(4);
         var x = TensorLayout.To(randn(8, 16, 32, 32), MemoryLayout.ChannelsLast);
         var w = TensorLayout.To(randn(32, 16, 2, 2), MemoryLayout.ChannelsLast);
@@ -80,10 +80,10 @@ public class SymmetricConv2x2Tests
         for (var i = 0; i < 3; i++) Assert.True(fused[i].eq(again[i]).all().item<bool>(), $"result {i} changed between two identical calls");
     }
 
-    [Fact]
+    [SkippableFact]
     public void Takes_an_upstream_gradient_expanded_over_the_batch()
     {
-        if (!Vector512Kernels()) return;
+        SkipWithoutVector512();
         manual_seed(8);
         var x = TensorLayout.To(randn(3, 16, 6, 5), MemoryLayout.ChannelsLast);
         var w = TensorLayout.To(randn(16, 16, 2, 2), MemoryLayout.ChannelsLast);
@@ -94,10 +94,10 @@ public class SymmetricConv2x2Tests
         for (var i = 1; i < 3; i++) Assert.True(fused[i].allclose(plain[i], rtol: 1e-5, atol: 1e-5), $"gradient {i}");
     }
 
-    [Fact]
+    [SkippableFact]
     public void Declines_what_it_does_not_compute()
     {
-        if (!Vector512Kernels()) return;
+        SkipWithoutVector512();
         var cl = TensorLayout.To(randn(2, 16, 6, 6), MemoryLayout.ChannelsLast);
         var w = randn(16, 16, 2, 2);
         Assert.True(SymmetricConv2x2.Supports(cl, w, 1, 1, 1));
@@ -124,5 +124,6 @@ public class SymmetricConv2x2Tests
     }
 
     /// <summary>The kernels need AVX-512; elsewhere the plain route runs and the other tests cover it.</summary>
-    private static bool Vector512Kernels() => System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated;
+    private static void SkipWithoutVector512() =>
+        Skip.IfNot(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the fused C2sp kernels need AVX-512; this CPU takes the plain route");
 }
