@@ -14,52 +14,74 @@ public enum ShortcutInput
     PreActivated,
 }
 
-/// <summary>Pre-activation basic block: <c>bn1</c>-act → <c>conv1</c>(stride) → <c>bn2</c>-act → <c>conv2</c>, plus the input or a
-/// 1×1 projection <c>shortcut</c> (stride s) when the stride or width changes.</summary>
-public sealed class PreActBasicBlock : nn.Module<Tensor, Tensor>
+/// <summary>What every pre-activation block shares: the input or a 1×1 projection <c>shortcut</c> (stride s) when the
+/// stride or width changes, added to the residual branch; which tensor the projection reads; the activation.</summary>
+public abstract class PreActBlock : nn.Module<Tensor, Tensor>
 {
-    private readonly BatchNorm2d bn1, bn2;
-    private readonly nn.Module<Tensor, Tensor> conv1, conv2;
-    private readonly ConvLayer? shortcut;
+    // Protected, not private: TorchSharp registers the fields the derived type sees, after the derived type's own
+    // (bn1, conv1, … then shortcut: the state-dict order of the torchvision-style blocks).
+    protected readonly ConvLayer? shortcut;
     private readonly Activation _activation;
     private readonly ShortcutInput _shortcutInput;
 
+    private protected PreActBlock(string name, int inChannels, int outChannels, int stride, SpatialConv spatial, Activation activation, ShortcutInput shortcutInput)
+        : base(name)
+    {
+        if (stride != 1 || inChannels != outChannels) shortcut = Components.Pointwise(inChannels, outChannels, stride, spatial.StrideMode);
+        _activation = activation;
+        _shortcutInput = shortcutInput;
+    }
+
+    public sealed override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var a = Activate(FirstNorm.call(input));
+        var residual = Residual(a);
+        var identity = shortcut is null ? input : shortcut.call(_shortcutInput == ShortcutInput.Raw ? input : a);
+        return residual.add_(identity).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The batch norm the block input goes through first (<c>bn1</c>).</summary>
+    private protected abstract BatchNorm2d FirstNorm { get; }
+
+    /// <summary>The residual branch after the first BN-activation.</summary>
+    private protected abstract Tensor Residual(Tensor preActivated);
+
+    private protected Tensor Activate(Tensor normalized) => _activation.ApplyInPlace(normalized);
+}
+
+/// <summary>Pre-activation basic block: <c>bn1</c>-act → <c>conv1</c>(stride) → <c>bn2</c>-act → <c>conv2</c>, plus the input or a
+/// 1×1 projection <c>shortcut</c> (stride s) when the stride or width changes.</summary>
+public sealed class PreActBasicBlock : PreActBlock
+{
+    private readonly BatchNorm2d bn1, bn2;
+    private readonly nn.Module<Tensor, Tensor> conv1, conv2;
+
     public PreActBasicBlock(int inChannels, int outChannels, int stride, SpatialConv spatial, Activation activation, ShortcutInput shortcutInput)
-        : base("basic")
+        : base("basic", inChannels, outChannels, stride, spatial, activation, shortcutInput)
     {
         bn1 = Components.Norm(inChannels);
         conv1 = spatial.Create(inChannels, outChannels, stride);
         bn2 = Components.Norm(outChannels);
         conv2 = spatial.Create(outChannels, outChannels);
-        if (stride != 1 || inChannels != outChannels) shortcut = Components.Pointwise(inChannels, outChannels, stride, spatial.StrideMode);
-        _activation = activation;
-        _shortcutInput = shortcutInput;
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input)
-    {
-        using var scope = NewDisposeScope();
-        var a = _activation.ApplyInPlace(bn1.call(input));
-        var residual = conv2.call(_activation.ApplyInPlace(bn2.call(conv1.call(a))));
-        var identity = shortcut is null ? input : shortcut.call(_shortcutInput == ShortcutInput.Raw ? input : a);
-        return residual.add_(identity).MoveToOuterDisposeScope();
-    }
+    private protected override BatchNorm2d FirstNorm => bn1;
+
+    private protected override Tensor Residual(Tensor preActivated) => conv2.call(Activate(bn2.call(conv1.call(preActivated))));
 }
 
 /// <summary>Pre-activation bottleneck block: <c>bn1</c>-act → <c>conv1</c> 1×1 → <c>bn2</c>-act → <c>conv2</c> k×k (stride) →
 /// <c>bn3</c>-act → <c>conv3</c> 1×1, plus the input or a 1×1 projection <c>shortcut</c>.</summary>
-public sealed class PreActBottleneckBlock : nn.Module<Tensor, Tensor>
+public sealed class PreActBottleneckBlock : PreActBlock
 {
     private readonly BatchNorm2d bn1, bn2, bn3;
     private readonly ConvLayer conv1, conv3;
     private readonly nn.Module<Tensor, Tensor> conv2;
-    private readonly ConvLayer? shortcut;
-    private readonly Activation _activation;
-    private readonly ShortcutInput _shortcutInput;
 
     public PreActBottleneckBlock(int inChannels, int outChannels, int innerChannels, int stride, SpatialConv spatial, Activation activation, ShortcutInput shortcutInput)
-        : base("bottleneck")
+        : base("bottleneck", inChannels, outChannels, stride, spatial, activation, shortcutInput)
     {
         bn1 = Components.Norm(inChannels);
         conv1 = Components.Pointwise(inChannels, innerChannels);
@@ -67,19 +89,11 @@ public sealed class PreActBottleneckBlock : nn.Module<Tensor, Tensor>
         conv2 = spatial.Create(innerChannels, innerChannels, stride);
         bn3 = Components.Norm(innerChannels);
         conv3 = Components.Pointwise(innerChannels, outChannels);
-        if (stride != 1 || inChannels != outChannels) shortcut = Components.Pointwise(inChannels, outChannels, stride, spatial.StrideMode);
-        _activation = activation;
-        _shortcutInput = shortcutInput;
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor input)
-    {
-        using var scope = NewDisposeScope();
-        var a = _activation.ApplyInPlace(bn1.call(input));
-        var x = conv2.call(_activation.ApplyInPlace(bn2.call(conv1.call(a))));
-        var residual = conv3.call(_activation.ApplyInPlace(bn3.call(x)));
-        var identity = shortcut is null ? input : shortcut.call(_shortcutInput == ShortcutInput.Raw ? input : a);
-        return residual.add_(identity).MoveToOuterDisposeScope();
-    }
+    private protected override BatchNorm2d FirstNorm => bn1;
+
+    private protected override Tensor Residual(Tensor preActivated) =>
+        conv3.call(Activate(bn3.call(conv2.call(Activate(bn2.call(conv1.call(preActivated)))))));
 }
