@@ -287,7 +287,7 @@ public class DataSetsTests : IDisposable
     [SkippableFact]
     public void Fashion_mnist_constants_match_the_installed_data_when_present()
     {
-        Skip.IfNot(Directory.Exists("/usr/share/datasets/fashion-mnist"), "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+        Skip.IfNot(Directory.Exists(Path.Combine(DataSets.SystemDirectory, "fashion-mnist")), "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
         var train = DataSets.Open("fashion-mnist", DataSplit.Train);
         Assert.Equal((60000, 1, 28, 28), (train.Count, train.Channels, train.Height, train.Width));
         var computed = ChannelNormalization.Compute(train, maxImages: 60000);

@@ -125,5 +125,5 @@ public class SymmetricConv2x2Tests
 
     /// <summary>The kernels need AVX-512; elsewhere the plain route runs and the other tests cover it.</summary>
     private static void SkipWithoutVector512() =>
-        Skip.IfNot(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, "the fused C2sp kernels need AVX-512; this CPU takes the plain route");
+        Skip.IfNot(SymmetricConv2x2.HardwareSupported, "the fused C2sp kernels need AVX-512; this CPU takes the plain route");
 }
