@@ -53,8 +53,8 @@ public sealed class DenseLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = conv1.call(F.relu(bn1.call(input), inplace: true));
-        if (bn2 is not null && conv2 is not null) x = conv2.call(F.relu(bn2.call(x), inplace: true));
+        var x = PreActivationConv.Apply(bn1, Activation.Relu, conv1, input);
+        if (bn2 is not null && conv2 is not null) x = PreActivationConv.Apply(bn2, Activation.Relu, conv2, x);
         return cat([input, x], 1).MoveToOuterDisposeScope();
     }
 }

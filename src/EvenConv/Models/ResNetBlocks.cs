@@ -15,7 +15,9 @@ public enum ShortcutInput
 }
 
 /// <summary>What every pre-activation block shares: the input or a 1×1 projection <c>shortcut</c> (stride s) when the
-/// stride or width changes, added to the residual branch; which tensor the projection reads; the activation.</summary>
+/// stride or width changes, added to the residual branch; which tensor the projection reads; the activation. Each
+/// BN-activation-convolution runs through <see cref="PreActivationConv"/> (one op for C2sp in training) except where the
+/// shortcut reads the first activation, which then has to exist as a tensor.</summary>
 public abstract class PreActBlock : nn.Module<Tensor, Tensor>
 {
     // Protected, not private: TorchSharp registers the fields the derived type sees, after the derived type's own
@@ -35,19 +37,28 @@ public abstract class PreActBlock : nn.Module<Tensor, Tensor>
     public sealed override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var a = Activate(FirstNorm.call(input));
-        var residual = Residual(a);
-        var identity = shortcut is null ? input : shortcut.call(_shortcutInput == ShortcutInput.Raw ? input : a);
+        Tensor residual, identity;
+        if (shortcut is not null && _shortcutInput == ShortcutInput.PreActivated)
+        {
+            var a = _activation.ApplyInPlace(FirstNorm.call(input));
+            (residual, identity) = (AfterFirstConv(FirstConv.call(a)), shortcut.call(a));
+        }
+        else
+            (residual, identity) = (AfterFirstConv(NormActConv(FirstNorm, FirstConv, input)), shortcut?.call(input) ?? input);
         return residual.add_(identity).MoveToOuterDisposeScope();
     }
 
     /// <summary>The batch norm the block input goes through first (<c>bn1</c>).</summary>
     private protected abstract BatchNorm2d FirstNorm { get; }
 
-    /// <summary>The residual branch after the first BN-activation.</summary>
-    private protected abstract Tensor Residual(Tensor preActivated);
+    /// <summary>The convolution after it (<c>conv1</c>).</summary>
+    private protected abstract nn.Module<Tensor, Tensor> FirstConv { get; }
 
-    private protected Tensor Activate(Tensor normalized) => _activation.ApplyInPlace(normalized);
+    /// <summary>The rest of the residual branch, from the output of <see cref="FirstConv"/>.</summary>
+    private protected abstract Tensor AfterFirstConv(Tensor firstConvOutput);
+
+    /// <summary><c>conv(act(norm(x)))</c>.</summary>
+    private protected Tensor NormActConv(BatchNorm2d norm, nn.Module<Tensor, Tensor> conv, Tensor x) => PreActivationConv.Apply(norm, _activation, conv, x);
 }
 
 /// <summary>Pre-activation basic block: <c>bn1</c>-act → <c>conv1</c>(stride) → <c>bn2</c>-act → <c>conv2</c>, plus the input or a
@@ -69,7 +80,9 @@ public sealed class PreActBasicBlock : PreActBlock
 
     private protected override BatchNorm2d FirstNorm => bn1;
 
-    private protected override Tensor Residual(Tensor preActivated) => conv2.call(Activate(bn2.call(conv1.call(preActivated))));
+    private protected override nn.Module<Tensor, Tensor> FirstConv => conv1;
+
+    private protected override Tensor AfterFirstConv(Tensor firstConvOutput) => NormActConv(bn2, conv2, firstConvOutput);
 }
 
 /// <summary>Pre-activation bottleneck block: <c>bn1</c>-act → <c>conv1</c> 1×1 → <c>bn2</c>-act → <c>conv2</c> k×k (stride) →
@@ -94,6 +107,8 @@ public sealed class PreActBottleneckBlock : PreActBlock
 
     private protected override BatchNorm2d FirstNorm => bn1;
 
-    private protected override Tensor Residual(Tensor preActivated) =>
-        conv3.call(Activate(bn3.call(conv2.call(Activate(bn2.call(conv1.call(preActivated)))))));
+    private protected override nn.Module<Tensor, Tensor> FirstConv => conv1;
+
+    private protected override Tensor AfterFirstConv(Tensor firstConvOutput) =>
+        NormActConv(bn3, conv3, NormActConv(bn2, conv2, firstConvOutput));
 }

@@ -6,21 +6,30 @@ namespace EvenConv.Ops.Kernels;
 /// One thread's share of the input gradient of the fused 2×2 convolution: input row i gathers each channel group
 /// from row i + top (of that group) of the padded input's gradient, which is made row by row into a ring of two
 /// buffers — at stride 1 as the transposed convolution of upstream rows q and q − 1, at stride 2 as one tap per pixel.
+/// With a <see cref="PreActivation"/> the row is the gradient of the activation, and goes straight on, while in cache,
+/// through the clamp's mask and into batch norm's sums.
 /// </summary>
 internal sealed unsafe class InputGradientRows : IDisposable
 {
     private readonly SymmetricPadKernel.Geometry g;
     private readonly ExtendedRows upstream;
-    private readonly float* weight, paddedGrad, gx;
+    private readonly float* weight, paddedGrad, gx, x;
+    private readonly PreActivation? pre;
+    private readonly double* normSums;
     private readonly long ho, wo, k, lanes;
     private readonly int stride;
     private long heldN = -1, heldQ = -1;   // the last padded-gradient row made, in slot heldQ & 1
 
     /// <summary>Reads the upstream gradient <paramref name="gy"/> (N, H_out, W_out, C_out in memory) and the weight
-    /// packed by <see cref="PackedWeight.ForInputGradient"/>; writes <paramref name="gradInput"/> (N, H, W, C).</summary>
+    /// packed by <see cref="PackedWeight.ForInputGradient"/>; writes <paramref name="gradInput"/> (N, H, W, C). With
+    /// <paramref name="preActivation"/>, masks each row by it (<paramref name="input"/> is the raw input) and adds the
+    /// row's sums to <paramref name="sums"/> (see <see cref="PreActivation.MaskGradientRow"/>).</summary>
     public InputGradientRows(SymmetricPadKernel.Geometry geometry, float* gy, long outHeight, long outWidth, long channelsOut,
-        float* packedWeight, int stride, float* gradInput)
+        float* packedWeight, int stride, float* gradInput, PreActivation? preActivation = null, float* input = null, double* sums = null)
     {
+        pre = preActivation;
+        x = input;
+        normSums = sums;
         g = geometry;
         (ho, wo, k, lanes, this.stride) = (outHeight, outWidth, channelsOut, g.C, stride);
         weight = packedWeight;
@@ -40,7 +49,9 @@ internal sealed unsafe class InputGradientRows : IDisposable
             (heldN, heldQ) = (n, i + 1);
             for (var c = 0; c < 4; c++)
                 from[c] = (byte*)(paddedGrad + ((i + g.Top[c]) & 1) * g.Wp * lanes + g.Left[c] * lanes + g.Start[c]);
-            SymmetricPadKernel.Gather(g, from, (byte*)(gx + row * g.W * lanes), 0, g.W, lanes * sizeof(float));
+            var gxRow = gx + row * g.W * lanes;
+            SymmetricPadKernel.Gather(g, from, (byte*)gxRow, 0, g.W, lanes * sizeof(float));
+            pre?.MaskGradientRow(x + row * g.W * lanes, gxRow, g.W, normSums);
         }
     }
 

@@ -2,18 +2,21 @@ using System.Runtime.InteropServices;
 
 namespace EvenConv.Ops.Kernels;
 
-/// <summary>The two most recent padded rows of an input, in a ring of two row buffers: a row is padded once and
-/// then serves as the lower row of one output row and the upper row of the next.</summary>
+/// <summary>The two most recent padded rows of an input, in a ring of two row buffers: a row is padded (and, with a
+/// <see cref="PreActivation"/>, activated) once and then serves as the lower row of one output row and the upper row of
+/// the next.</summary>
 internal sealed unsafe class PaddedRows : IDisposable
 {
     private readonly SymmetricPadKernel.Geometry g;
+    private readonly PreActivation? pre;
     private readonly float* buffer;
     private readonly long rowFloats;
     private readonly long[] held = [-1, -1];   // n · Hp + r of the row in each slot
 
-    public PaddedRows(SymmetricPadKernel.Geometry geometry)
+    public PaddedRows(SymmetricPadKernel.Geometry geometry, PreActivation? preActivation)
     {
         g = geometry;
+        pre = preActivation;
         rowFloats = g.Wp * g.C;
         buffer = (float*)NativeMemory.AlignedAlloc((nuint)(2 * rowFloats * sizeof(float)), 64);
     }
@@ -26,6 +29,7 @@ internal sealed unsafe class PaddedRows : IDisposable
         if (held[slot] != n * g.Hp + r)
         {
             SymmetricPadKernel.PadRow(g, x, (byte*)dst, n, r);
+            pre?.ActivatePaddedRow(g, dst, r);
             held[slot] = n * g.Hp + r;
         }
         return dst;

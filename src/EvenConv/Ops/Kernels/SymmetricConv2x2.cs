@@ -56,8 +56,9 @@ internal static unsafe class SymmetricConv2x2
     /// <summary>The output size of a 2×2 convolution with this stride over the padded size <paramref name="padded"/>.</summary>
     internal static long OutputSize(long padded, int stride) => (padded - 2) / stride + 1;
 
-    /// <summary>The convolution with stride 1 or 2: (N, C_out, H_out, W_out) in channels_last.</summary>
-    public static Tensor Forward(Tensor input, Tensor weight, Tensor? bias, SymmetricPad.Plan plan, int stride)
+    /// <summary>The convolution with stride 1 or 2: (N, C_out, H_out, W_out) in channels_last; of
+    /// <paramref name="preActivation"/>(input) where given.</summary>
+    public static Tensor Forward(Tensor input, Tensor weight, Tensor? bias, SymmetricPad.Plan plan, int stride, PreActivation? preActivation = null)
     {
         var g = new SymmetricPadKernel.Geometry(input, plan.GroupSizes, plan.Pads, padded: false);
         long lanes = weight.shape[0], ho = OutputSize(g.Hp, stride), wo = OutputSize(g.Wp, stride);
@@ -70,7 +71,7 @@ internal static unsafe class SymmetricConv2x2
         var b = biasVector is null ? null : (float*)TensorMemory.Address(biasVector);
         ForRowChunks(g.N * ho, (_, first, end) =>
         {
-            using var rows = new PaddedRows(g);
+            using var rows = new PaddedRows(g, preActivation);
             for (var row = first; row < end; row++)
             {
                 long n = row / ho, h = row % ho;
@@ -84,10 +85,14 @@ internal static unsafe class SymmetricConv2x2
     /// <summary>The gradients of the input and the weight (each null where not asked for) for the upstream gradient
     /// <paramref name="gradOutput"/>; the weight gradient is shaped and laid out like <paramref name="weight"/>. At
     /// stride 1 both are made in one pass over the rows, band by band, so the upstream gradient comes from main memory
-    /// once.</summary>
+    /// once. With <paramref name="preActivation"/> the convolution's input is <c>preActivation(input)</c>: the input
+    /// gradient returned is the activation's, already masked by the clamp, and <paramref name="normSums"/> (2 · C_in)
+    /// receives its per-channel sums Σ g and Σ g · x (<see cref="PreActivation.MaskGradientRow"/>).</summary>
     public static (Tensor? Input, Tensor? Weight) Backward(Tensor gradOutput, Tensor input, Tensor weight, SymmetricPad.Plan plan,
-        int stride, bool needInput, bool needWeight)
+        int stride, bool needInput, bool needWeight, PreActivation? preActivation = null, double[]? normSums = null)
     {
+        if (preActivation is not null && (!needInput || normSums?.Length != 2 * input.shape[1]))
+            throw new ArgumentException("A pre-activation backward makes the input gradient and needs 2 · C_in sums.", nameof(normSums));
         var g = new SymmetricPadKernel.Geometry(input, plan.GroupSizes, plan.Pads, padded: false);
         long ho = OutputSize(g.Hp, stride), wo = OutputSize(g.Wp, stride), lanes = weight.shape[0];
         var gy = TensorLayout.To(gradOutput, MemoryLayout.ChannelsLast);
@@ -97,23 +102,37 @@ internal static unsafe class SymmetricConv2x2
         var gyData = (float*)TensorMemory.Address(gy);
         var gx = gradInput is null ? null : (float*)TensorMemory.Address(gradInput);
         var sums = new IntPtr[needWeight ? ChunkCount(g.N * ho) : 0];   // weight-gradient sums per chunk
+        var together = needWeight && needInput && stride == 1;
+        var normChunks = preActivation is null ? 0 : ChunkCount(together ? g.N * ho : g.N * g.H);
+        var normPartials = new double[normChunks * 2 * g.C];   // pre-activation sums per chunk, added in chunk order
         try
         {
-            InputGradientRows NewInputRows() => new(g, gyData, ho, wo, lanes, inputWeight!.Data, stride, gx);
-            WeightGradientBands NewWeightBands(int chunk) => new(g, x, gyData, ho, wo, lanes, stride, sums, chunk);
-            if (needWeight && needInput && stride == 1)
-                ForRowChunks(g.N * ho, (chunk, first, end) =>
-                {
-                    using var inputRows = NewInputRows();
-                    using var weightBands = NewWeightBands(chunk);
-                    weightBands.Run(first, end, (bandFirst, bandEnd) => inputRows.Run(bandFirst, bandEnd));
-                });
-            else
+            fixed (double* partials = normPartials)
             {
-                if (needInput)
-                    ForRowChunks(g.N * g.H, (_, first, end) => { using var rows = NewInputRows(); rows.Run(first, end); });
-                if (needWeight)
-                    ForRowChunks(g.N * ho, (chunk, first, end) => { using var bands = NewWeightBands(chunk); bands.Run(first, end, null); });
+                var partialsAt = (IntPtr)partials;
+                InputGradientRows NewInputRows(int chunk) => new(g, gyData, ho, wo, lanes, inputWeight!.Data, stride, gx,
+                    preActivation, (float*)x, preActivation is null ? null : (double*)partialsAt + chunk * 2 * g.C);
+                WeightGradientBands NewWeightBands(int chunk) => new(g, preActivation, x, gyData, ho, wo, lanes, stride, sums, chunk);
+                if (together)
+                    ForRowChunks(g.N * ho, (chunk, first, end) =>
+                    {
+                        using var inputRows = NewInputRows(chunk);
+                        using var weightBands = NewWeightBands(chunk);
+                        weightBands.Run(first, end, (bandFirst, bandEnd) => inputRows.Run(bandFirst, bandEnd));
+                    });
+                else
+                {
+                    if (needInput)
+                        ForRowChunks(g.N * g.H, (chunk, first, end) => { using var rows = NewInputRows(chunk); rows.Run(first, end); });
+                    if (needWeight)
+                        ForRowChunks(g.N * ho, (chunk, first, end) => { using var bands = NewWeightBands(chunk); bands.Run(first, end, null); });
+                }
+            }
+            if (normSums is not null)
+            {
+                Array.Clear(normSums);
+                for (var chunk = 0; chunk < normChunks; chunk++)
+                    for (var i = 0; i < normSums.Length; i++) normSums[i] += normPartials[chunk * normSums.Length + i];
             }
             return (gradInput, needWeight ? PackedWeight.Unpack(sums, weight) : null);
         }

@@ -11,17 +11,20 @@ namespace EvenConv.Ops.Kernels;
 internal sealed unsafe class WeightGradientBands : IDisposable
 {
     private readonly SymmetricPadKernel.Geometry g;
+    private readonly PreActivation? pre;
     private readonly byte* x;
     private readonly float* gy, acc, band;
     private readonly long ho, wo, lanes, rowFloats;
     private readonly int stride, bandRows, vectors;
 
-    /// <summary>Reads the input and the upstream gradient <paramref name="gy"/> (N, H_out, W_out, C_out in memory); puts
-    /// this chunk's accumulator into <paramref name="sums"/>[<paramref name="chunk"/>], which the caller frees.</summary>
-    public WeightGradientBands(SymmetricPadKernel.Geometry geometry, byte* input, float* gy, long outHeight, long outWidth,
-        long channelsOut, int stride, IntPtr[] sums, int chunk)
+    /// <summary>Reads the input (activated by <paramref name="preActivation"/> where given) and the upstream gradient
+    /// <paramref name="gy"/> (N, H_out, W_out, C_out in memory); puts this chunk's accumulator into
+    /// <paramref name="sums"/>[<paramref name="chunk"/>], which the caller frees.</summary>
+    public WeightGradientBands(SymmetricPadKernel.Geometry geometry, PreActivation? preActivation, byte* input, float* gy, long outHeight,
+        long outWidth, long channelsOut, int stride, IntPtr[] sums, int chunk)
     {
         g = geometry;
+        pre = preActivation;
         x = input;
         this.gy = gy;
         (ho, wo, lanes, this.stride) = (outHeight, outWidth, channelsOut, stride);
@@ -44,7 +47,10 @@ internal sealed unsafe class WeightGradientBands : IDisposable
             long n = row / ho, h = row % ho;
             var rows = (int)Math.Min(Math.Min(bandRows, ho - h), end - row);
             for (var r = 0; r < stride * (rows - 1) + 2; r++)
+            {
                 SymmetricPadKernel.PadRow(g, x, (byte*)(band + r * rowFloats), n, stride * h + r);
+                pre?.ActivatePaddedRow(g, band + r * rowFloats, stride * h + r);
+            }
             var gyBand = gy + row * wo * lanes;
             for (var t = 0; t < 4; t++)
             {
