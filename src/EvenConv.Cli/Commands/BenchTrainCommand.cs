@@ -11,7 +11,7 @@ internal static class BenchTrainCommand
     public static Command Create()
     {
         var layers = new Option<string>("--layers") { Description = "Network depths (comma-separated; 20, 56, 110).", DefaultValueFactory = _ => "20,56,110" };
-        var blocks = new Option<string>("--blocks") { Description = $"Blocks to compare (comma-separated: {string.Join(", ", TrainStepBenchmark.Blocks)}).", DefaultValueFactory = _ => string.Join(",", TrainStepBenchmark.Blocks) };
+        var blocks = new Option<string>("--blocks") { Description = $"Blocks to compare (comma-separated: {string.Join(", ", TrainStepBenchmark.Blocks)}; {TrainStepBenchmark.SeparateOpsC2sp} adds C2sp with batch norm, activation and convolution as separate ops).", DefaultValueFactory = _ => string.Join(",", TrainStepBenchmark.Blocks) };
         var batch = new Option<int?>("--batch") { Description = "Images per training step (default 128)." };
         var rounds = new Option<int?>("--rounds") { Description = "Interleaved timing rounds per depth (default 7)." };
         var json = new Option<string?>("--json") { Description = "Write {\"rows\":[…]} to this file." };

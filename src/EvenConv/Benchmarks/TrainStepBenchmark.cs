@@ -58,15 +58,19 @@ public static class TrainStepBenchmark
     /// <summary>The blocks compared, in the paper's figure order with the baseline first.</summary>
     public static IReadOnlyList<string> Blocks { get; } = ["c3", "c2sp", "dwsep", "mbv2", "shift"];
 
+    /// <summary>The C2sp network with batch norm, activation and convolution as three ops (<see cref="PreActivationConv.UseSeparateOps"/>):
+    /// not in the default comparison; asked for, it shows what the fused pre-activation saves.</summary>
+    public const string SeparateOpsC2sp = "c2sp_unfused";
+
     /// <summary>The registry model and kernel kind of a block at a depth.</summary>
     public static (string Model, ConvKind Conv) Network(string block, int layers) => block switch
     {
         "c3" => ($"resnet{layers}", ConvKind.C3),
-        "c2sp" => ($"resnet{layers}", ConvKind.C2sp),
+        "c2sp" or SeparateOpsC2sp => ($"resnet{layers}", ConvKind.C2sp),
         "dwsep" => ($"resnet{layers}_dws", ConvKind.C3),
         "mbv2" => ($"mobilenetv2_cifar{layers}", ConvKind.C3),
         "shift" => ($"shift_csc{layers}", ConvKind.C3),
-        _ => throw new ArgumentException($"Unknown block '{block}'. Choose from: {string.Join(", ", Blocks)}.", nameof(block)),
+        _ => throw new ArgumentException($"Unknown block '{block}'. Choose from: {string.Join(", ", Blocks)}, {SeparateOpsC2sp}.", nameof(block)),
     };
 
     /// <summary>Runs the comparison; <paramref name="progress"/> gets a line per finished stage.</summary>
@@ -99,6 +103,7 @@ public static class TrainStepBenchmark
                 manual_seed(options.Seed);
                 // The memory step updates weights, so it gets its own copy of the network; timing uses a fresh one.
                 using (var probe = ModelRegistry.Create(name, modelOptions))
+                using (SeparateOps(block))
                     costs.Add((TrainingMemory.MeasureStep(probe, modelOptions, options.Batch).StepPeakBytes, ModelComplexity.Count(probe, modelOptions)));
                 manual_seed(options.Seed);
                 nets.Add(new Trainee(block, name, ModelRegistry.Create(name, modelOptions), options));
@@ -122,6 +127,8 @@ public static class TrainStepBenchmark
         }
     }
 
+    private static IDisposable? SeparateOps(string block) => block == SeparateOpsC2sp ? PreActivationConv.UseSeparateOps() : null;
+
     /// <summary>A network with its optimizer and a fixed random batch, ready to take training steps.</summary>
     private sealed class Trainee : IDisposable
     {
@@ -144,6 +151,7 @@ public static class TrainStepBenchmark
         public void Step()
         {
             using var scope = NewDisposeScope();
+            using var separate = SeparateOps(Block);
             _optimizer.zero_grad();
             F.cross_entropy(_model.call(_images), _labels).backward();
             _optimizer.step();

@@ -45,6 +45,15 @@ internal static unsafe class ChannelStatistics
         return (mean, variance);
     }
 
+    /// <summary>Adds the 16 floats of <paramref name="add"/> to 16 double sums: a row's partial sums into a chunk's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void AddTo(double* sums, Vector512<float> add)
+    {
+        var (lower, upper) = Vector512.Widen(add);
+        (Vector512.Load(sums) + lower).Store(sums);
+        (Vector512.Load(sums + 8) + upper).Store(sums + 8);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddRow(float* row, long pixels, long channels, float* reference, double* sums)
     {
@@ -58,11 +67,8 @@ internal static unsafe class ChannelStatistics
                 sum += d;
                 squares = Vector512.FusedMultiplyAdd(d, d, squares);
             }
-            for (var i = 0; i < 16; i++)
-            {
-                sums[v + i] += sum[i];
-                sums[channels + v + i] += squares[i];
-            }
+            AddTo(sums + v, sum);
+            AddTo(sums + channels + v, squares);
         }
     }
 }

@@ -73,8 +73,8 @@ internal sealed unsafe class PreActivation : IDisposable
                 sumGrad += gv;
                 sumGradX = Vector512.FusedMultiplyAdd(gv, xv, sumGradX);
             }
-            AddTo(sums + v, sumGrad);
-            AddTo(sums + c + v, sumGradX);
+            ChannelStatistics.AddTo(sums + v, sumGrad);
+            ChannelStatistics.AddTo(sums + c + v, sumGradX);
         }
     }
 
@@ -103,11 +103,6 @@ internal sealed unsafe class PreActivation : IDisposable
     private static void ZeroRuns(float* run, long from, long to, long channels, long count)
     {
         for (var p = from; p < to; p++) NativeMemory.Clear(run + p * channels, (nuint)(count * sizeof(float)));
-    }
-
-    private static void AddTo(double* sums, Vector512<float> add)
-    {
-        for (var i = 0; i < 16; i++) sums[i] += add[i];
     }
 
     private static float* Aligned(ReadOnlySpan<float> values)
