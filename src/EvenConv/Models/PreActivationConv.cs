@@ -17,21 +17,11 @@ namespace EvenConv.Models;
 /// </summary>
 public static class PreActivationConv
 {
-    [ThreadStatic] private static bool separate;
+    private static readonly ThreadSwitch Separate = new();
 
     /// <summary>Runs this thread's pre-activations as three separate ops until the result is disposed: for side-by-side
     /// benchmarks and tests.</summary>
-    public static IDisposable UseSeparateOps()
-    {
-        var previous = separate;
-        separate = true;
-        return new Scope(previous);
-    }
-
-    private sealed class Scope(bool previous) : IDisposable
-    {
-        public void Dispose() => separate = previous;
-    }
+    public static IDisposable UseSeparateOps() => Separate.TurnOn();
 
     /// <summary><c>conv(activation(norm(input)))</c>.</summary>
     public static Tensor Apply(BatchNorm2d norm, Activation activation, nn.Module<Tensor, Tensor> conv, Tensor input)
@@ -49,7 +39,7 @@ public static class PreActivationConv
     private static bool Fusable(BatchNorm2d norm, nn.Module<Tensor, Tensor> conv, Tensor input, out ConvLayer layer)
     {
         layer = null!;
-        if (separate || !norm.training || !norm.affine || norm.weight is null || norm.bias is null) return false;
+        if (Separate.IsOn || !norm.training || !norm.affine || norm.weight is null || norm.bias is null) return false;
         if (conv is not ConvLayer { Spec: var spec } candidate || spec.Kind != ConvKind.C2sp || spec.Groups != 1 || spec.Dilation != 1 ||
             (spec.Stride > 1 && spec.StrideMode == StrideMode.Pool))
             return false;

@@ -61,8 +61,8 @@ public static class BatchNormActConv
 
     private sealed record Args(SymmetricPad.Plan Plan, int Stride, float Upper, TrainingNorm Norm);
 
-    /// <summary>The batch statistics of one call and the affine map they give: <c>scale = γ/σ</c>, <c>shift = β − μ·scale</c>.</summary>
-    private sealed record Statistics(double[] Mean, double[] InvStd, float[] Scale, float[] Shift, long Count)
+    /// <summary>The batch statistics of one call, γ, and the affine map they give: <c>scale = γ/σ</c>, <c>shift = β − μ·scale</c>.</summary>
+    private sealed record Statistics(double[] Mean, double[] InvStd, double[] Gamma, float[] Scale, float[] Shift, long Count)
     {
         public PreActivation Kernel(float upper) => new(Scale, Shift, upper);
     }
@@ -84,7 +84,7 @@ public static class BatchNormActConv
             shift[i] = (float)(beta[i] - mean[i] * gamma[i] * invStd[i]);
         }
         UpdateRunningStatistics(a.Norm, mean, variance, count);
-        return new Statistics(mean, invStd, scale, shift, count);
+        return new Statistics(mean, invStd, gamma, scale, shift, count);
     }
 
     /// <summary>As BatchNorm2d does in training: the batch count goes up by one, and the running mean and (unbiased)
@@ -110,8 +110,7 @@ public static class BatchNormActConv
 
     /// <summary>Batch norm's backward from the activation's masked gradient <paramref name="grad"/> (overwritten with the
     /// input's gradient when <paramref name="needInput"/>) and its sums; returns ∂γ and ∂β.</summary>
-    private static unsafe (Tensor Gamma, Tensor Beta) NormBackward(Tensor input, Tensor grad, Statistics s, double[] gamma, double[] sums,
-        bool needInput)
+    private static unsafe (Tensor Gamma, Tensor Beta) NormBackward(Tensor input, Tensor grad, Statistics s, double[] sums, bool needInput)
     {
         long c = s.Mean.Length, m = s.Count;
         var dGamma = new float[c];
@@ -121,7 +120,7 @@ public static class BatchNormActConv
         {
             double sumGrad = sums[i], sumGradNormed = s.InvStd[i] * (sums[c + i] - s.Mean[i] * sumGrad);
             (dGamma[i], dBeta[i]) = ((float)sumGradNormed, (float)sumGrad);
-            double a = gamma[i] * s.InvStd[i], b = -a * s.InvStd[i] * sumGradNormed / m;
+            double a = s.Gamma[i] * s.InvStd[i], b = -a * s.InvStd[i] * sumGradNormed / m;
             (coefficients[i], coefficients[c + i], coefficients[2 * c + i]) = ((float)a, (float)b, (float)(-a * sumGrad / m - b * s.Mean[i]));
         }
         if (needInput)
@@ -152,7 +151,6 @@ public static class BatchNormActConv
             ctx.save_for_backward([input, weight]);
             ctx.save_data("args", a);
             ctx.save_data("stats", stats);
-            ctx.save_data("gamma", Values(gamma));
             ctx.save_data("needs", (input.requires_grad, weight.requires_grad, gamma.requires_grad || beta.requires_grad, bias is { requires_grad: true }));
             AutogradOutputCache.DropAfterApply(ctx);
             using var pre = stats.Kernel(a.Upper);
@@ -173,7 +171,7 @@ public static class BatchNormActConv
             Tensor? gradInput, gradWeight;
             using (var pre = stats.Kernel(a.Upper))
                 (gradInput, gradWeight) = SymmetricConv2x2.Backward(upstream, input, weight, a.Plan, a.Stride, needInput: true, needWeight, pre, sums);
-            var (gradGamma, gradBeta) = NormBackward(input, gradInput!, stats, (double[])ctx.get_data("gamma"), sums, needInput);
+            var (gradGamma, gradBeta) = NormBackward(input, gradInput!, stats, sums, needInput);
             if (!needInput) { gradInput!.Dispose(); gradInput = null; }
             if (!needNorm) { gradGamma.Dispose(); gradBeta.Dispose(); (gradGamma, gradBeta) = (null!, null!); }
             var gradBias = needBias ? upstream.sum([0, 2, 3]) : null;

@@ -18,22 +18,11 @@ namespace EvenConv.Ops.Kernels;
 /// </summary>
 internal static unsafe class SymmetricConv2x2
 {
-    [ThreadStatic] private static bool plainRoute;
+    private static readonly ThreadSwitch PlainRoute = new();
 
     /// <summary>Sends this thread's C2sp layers down the plain route until the result is disposed: for the benchmark's
-    /// side-by-side comparison and for tests. Per thread, so that other work in the process is not affected (a CPU
-    /// backward runs on the thread that called it).</summary>
-    internal static IDisposable UsePlainRoute()
-    {
-        var previous = plainRoute;
-        plainRoute = true;
-        return new PlainRouteScope(previous);
-    }
-
-    private sealed class PlainRouteScope(bool previous) : IDisposable
-    {
-        public void Dispose() => plainRoute = previous;
-    }
+    /// side-by-side comparison and for tests.</summary>
+    internal static IDisposable UsePlainRoute() => PlainRoute.TurnOn();
 
     /// <summary>Channel counts (in and out) the kernels take. Up to 64 channels a layer moves many bytes per FLOP, so the
     /// padding passes they save cost as much as the convolution, and their inner loops keep up with oneDNN's. From 128
@@ -47,7 +36,7 @@ internal static unsafe class SymmetricConv2x2
 
     /// <summary>True when the fused kernels compute this call.</summary>
     public static bool Supports(Tensor input, Tensor weight, int stride, int dilation, int groups) =>
-        !plainRoute && HardwareSupported &&
+        !PlainRoute.IsOn && HardwareSupported &&
         stride is 1 or 2 && dilation == 1 && groups == 1 && weight.shape[2] == 2 && weight.shape[3] == 2 &&
         input.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32 &&
         weight.device_type == TorchSharp.DeviceType.CPU && TensorMemory.IsDense(input, channelsLast: true) &&
