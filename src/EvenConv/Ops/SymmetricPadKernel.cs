@@ -109,12 +109,28 @@ internal static unsafe class SymmetricPadKernel
             lo = Math.Max(lo, g.Left[k]);
             hi = Math.Min(hi, g.Left[k] + g.W);
         }
-        if (!allRows || lo >= hi) { lo = 0; hi = 0; }
-        PadColumns(g, from, dstRow, 0, hi > lo ? lo : g.Wp, pixel);
-        if (hi > lo)
+        if (!allRows || lo >= hi)
         {
-            Gather(g, from, dstRow + lo * pixel, lo, hi - lo, pixel);
-            PadColumns(g, from, dstRow, hi, g.Wp, pixel);
+            PadBorderRow(g, from, dstRow, pixel);
+            return;
+        }
+        PadColumns(g, from, dstRow, 0, lo, pixel);
+        Gather(g, from, dstRow + lo * pixel, lo, hi - lo, pixel);
+        PadColumns(g, from, dstRow, hi, g.Wp, pixel);
+    }
+
+    /// <summary>A padded row in which some group has no source row (a top or bottom border row): zero it whole, then
+    /// copy each present group's W pixels with one strided run loop (group by group and column by column, as
+    /// <see cref="PadColumns"/> goes, it cost 4× the time of an inner row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PadBorderRow(Geometry g, byte** from, byte* dstRow, long pixel)
+    {
+        Zero(dstRow, g.Wp * pixel);
+        for (var k = 0; k < 4; k++)
+        {
+            if (from[k] == null || g.Count[k] == 0) continue;
+            long off = g.Start[k] * g.Es;
+            MoveRuns(dstRow + g.Left[k] * pixel + off, from[k] + g.Left[k] * pixel, g.W, pixel, g.Count[k] * g.Es);
         }
     }
 
