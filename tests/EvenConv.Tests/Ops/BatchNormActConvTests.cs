@@ -82,6 +82,22 @@ public class BatchNormActConvTests
     }
 
     [SkippableFact]
+    public void A_norm_without_running_statistics_normalises_by_the_batch_and_tracks_nothing()
+    {
+        SkipWithoutVector512();
+        manual_seed(6);
+        using var norm = nn.BatchNorm2d(16, track_running_stats: false);
+        Assert.Null(norm.running_mean);
+        var x = TensorLayout.To(randn(2, 16, 5, 5) * 3 + 1, MemoryLayout.ChannelsLast);
+        var w = TensorLayout.To(randn(16, 16, 2, 2) * 0.2, MemoryLayout.ChannelsLast);
+        using var _ = no_grad();
+        var fused = BatchNormActConv.Apply(x, new TrainingNorm(norm.weight!, norm.bias!, null, null, null, norm.momentum, norm.eps),
+            float.PositiveInfinity, w);
+        var expected = SymmetricPadConv.Apply(F.relu(norm.call(x)), w);
+        Assert.True(fused.allclose(expected, rtol: 1e-4, atol: 1e-5), "the fused op should normalise by the batch statistics");
+    }
+
+    [SkippableFact]
     public void The_forward_keeps_no_activation_for_backward()
     {
         SkipWithoutVector512();
