@@ -37,9 +37,15 @@ internal sealed unsafe class PreActivation : IDisposable
     public void ActivatePaddedRow(SymmetricPadKernel.Geometry g, float* row, long r)
     {
         long c = Channels;
-        for (long p = 0, end = g.Wp * c; p < end; p += c)
-            for (long v = 0; v < c; v += 16)
-                Activate(Vector512.Load(row + p + v), v).Store(row + p + v);
+        // Channel vector outside, pixels inside: the scale and shift stay in registers (the stores to the row could
+        // alias them, so the JIT would reload them per pixel otherwise).
+        for (long v = 0; v < c; v += 16)
+        {
+            Vector512<float> s = Vector512.Load(scale + v), b = Vector512.Load(shift + v);
+            for (long at = v, end = g.Wp * c; at < end; at += c)
+                Vector512.Min(Vector512.Max(Vector512.FusedMultiplyAdd(Vector512.Load(row + at), s, b), Vector512<float>.Zero), upper)
+                    .Store(row + at);
+        }
         for (var k = 0; k < 4; k++)
         {
             if (g.Count[k] == 0) continue;
@@ -62,11 +68,11 @@ internal sealed unsafe class PreActivation : IDisposable
         long c = Channels;
         for (long v = 0; v < c; v += 16)
         {
-            Vector512<float> sumGrad = default, sumGradX = default;
+            Vector512<float> s = Vector512.Load(scale + v), b = Vector512.Load(shift + v), sumGrad = default, sumGradX = default;
             for (long p = 0, at = v; p < pixels; p++, at += c)
             {
                 var xv = Vector512.Load(x + at);
-                var a = Vector512.FusedMultiplyAdd(xv, Vector512.Load(scale + v), Vector512.Load(shift + v));
+                var a = Vector512.FusedMultiplyAdd(xv, s, b);
                 var open = Vector512.GreaterThan(a, Vector512<float>.Zero) & Vector512.LessThan(a, upper);
                 var gv = Vector512.Load(grad + at) & open;
                 gv.Store(grad + at);
@@ -94,10 +100,6 @@ internal sealed unsafe class PreActivation : IDisposable
                 Vector512.FusedMultiplyAdd(a, Vector512.Load(grad + at), Vector512.FusedMultiplyAdd(b, Vector512.Load(x + at), d)).Store(grad + at);
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private Vector512<float> Activate(Vector512<float> x, long v) =>
-        Vector512.Min(Vector512.Max(Vector512.FusedMultiplyAdd(x, Vector512.Load(scale + v), Vector512.Load(shift + v)), Vector512<float>.Zero), upper);
 
     /// <summary>Zeroes <paramref name="count"/> channels at <paramref name="run"/> in pixels [<paramref name="from"/>, <paramref name="to"/>).</summary>
     private static void ZeroRuns(float* run, long from, long to, long channels, long count)

@@ -28,11 +28,18 @@ internal sealed unsafe class PaddedRows : IDisposable
         var dst = buffer + slot * rowFloats;
         if (held[slot] != n * g.Hp + r)
         {
-            SymmetricPadKernel.PadRow(g, x, (byte*)dst, n, r);
-            pre?.ActivatePaddedRow(g, dst, r);
+            Make(g, pre, x, dst, n, r);
             held[slot] = n * g.Hp + r;
         }
         return dst;
+    }
+
+    /// <summary>Writes padded row <paramref name="r"/> of image <paramref name="n"/> of <paramref name="x"/> to
+    /// <paramref name="dst"/>, activated by <paramref name="preActivation"/> where given: the convolution's input row.</summary>
+    public static void Make(SymmetricPadKernel.Geometry g, PreActivation? preActivation, byte* x, float* dst, long n, long r)
+    {
+        SymmetricPadKernel.PadRow(g, x, (byte*)dst, n, r);
+        preActivation?.ActivatePaddedRow(g, dst, r);
     }
 
     public void Dispose() => NativeMemory.AlignedFree(buffer);

@@ -46,11 +46,7 @@ internal sealed unsafe class WeightGradientBands : IDisposable
         {
             long n = row / ho, h = row % ho;
             var rows = (int)Math.Min(Math.Min(bandRows, ho - h), end - row);
-            for (var r = 0; r < stride * (rows - 1) + 2; r++)
-            {
-                SymmetricPadKernel.PadRow(g, x, (byte*)(band + r * rowFloats), n, stride * h + r);
-                pre?.ActivatePaddedRow(g, band + r * rowFloats, stride * h + r);
-            }
+            for (var r = 0; r < stride * (rows - 1) + 2; r++) PaddedRows.Make(g, pre, x, band + r * rowFloats, n, stride * h + r);
             var gyBand = gy + row * wo * lanes;
             for (var t = 0; t < 4; t++)
             {
