@@ -22,11 +22,12 @@ public static class Runtime
         return "glibc malloc (preload libtcmalloc_minimal.so.4 for flat memory and faster training)";
     }
 
-    /// <summary>How C2sp layers run on this CPU: with the fused kernels (AVX-512: no padded tensor, see
-    /// docs/performance.md) or, without AVX-512, by the plain route (pad into a tensor, then libtorch's convolution).</summary>
-    public static string C2spKernelsDescription() => Ops.Kernels.SymmetricConv2x2.HardwareSupported
-        ? "fused (AVX-512; float32 channels_last, 16-64 channels, stride 1 or 2)"
-        : "plain route: pad, then libtorch's convolution (no AVX-512 here)";
+    /// <summary>How C2sp layers run on this CPU: with the fused kernels (AVX-512 or AVX2 with FMA: no padded tensor,
+    /// see docs/performance.md) or, without either, by the plain route (pad into a tensor, then libtorch's
+    /// convolution).</summary>
+    public static string C2spKernelsDescription() => Ops.Kernels.Simd.Name is { } isa
+        ? $"fused ({isa}; float32 channels_last, 16-64 channels, stride 1 or 2)"
+        : "plain route: pad, then libtorch's convolution (no AVX-512 or AVX2 with FMA here)";
 
     /// <summary>Peak resident set size of this process so far (VmHWM), in bytes; 0 where /proc is unavailable.</summary>
     public static long PeakResidentBytes() => ReadStatusKb("VmHWM:") * 1024;

@@ -41,7 +41,7 @@ public static class BatchNormActConv
     {
         ArgumentNullException.ThrowIfNull(norm);
         if (!Supports(input, weight, stride))
-            throw new ArgumentException($"BatchNormActConv takes float32 channels_last inputs with 16, 32, 48 or 64 channels, a matching 2×2 weight and stride 1 or 2 on AVX-512 (see Supports); got input [{string.Join(", ", input.shape)}] {input.dtype}, weight [{string.Join(", ", weight.shape)}], stride {stride}.", nameof(input));
+            throw new ArgumentException($"BatchNormActConv takes float32 channels_last inputs with 16, 32, 48 or 64 channels, a matching 2×2 weight and stride 1 or 2 on AVX-512 or AVX2 with FMA (see Supports); got input [{string.Join(", ", input.shape)}] {input.dtype}, weight [{string.Join(", ", weight.shape)}], stride {stride}.", nameof(input));
         BackwardTensors.ReleaseHandedOver();
         var args = new Args(SymmetricPad.Plan.For(input, 2, 1), stride, upper, norm);
         var needsGraph = is_grad_enabled() && (input.requires_grad || weight.requires_grad || norm.Weight.requires_grad ||

@@ -9,7 +9,7 @@ namespace EvenConv.Ops;
 /// Symmetric padding followed by a valid even-kernel convolution, as one differentiable op that keeps only what the
 /// plain convolution keeps for backward: its input and weight. Two routes compute it:
 /// <list type="bullet">
-/// <item>the fused kernels (<see cref="SymmetricConv2x2"/>: C2sp, float32 channels_last on AVX-512, 16–64 channels,
+/// <item>the fused kernels (<see cref="SymmetricConv2x2"/>: C2sp, float32 channels_last on AVX-512 or AVX2, 16–64 channels,
 /// stride 1 or 2) never make a padded tensor: they pad one row at a time into a cache-resident buffer;</item>
 /// <item>everywhere else the padded copy is made, convolved and freed in forward, and remade in backward (one pass
 /// over the input), instead of living from forward to backward as it does when <see cref="SymmetricPad.Apply"/> feeds

@@ -45,30 +45,28 @@ internal static unsafe class ChannelStatistics
         return (mean, variance);
     }
 
-    /// <summary>Adds the 16 floats of <paramref name="add"/> to 16 double sums: a row's partial sums into a chunk's.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void AddTo(double* sums, Vector512<float> add)
+    private static void AddRow(float* row, long pixels, long channels, float* reference, double* sums)
     {
-        var (lower, upper) = Vector512.Widen(add);
-        (Vector512.Load(sums) + lower).Store(sums);
-        (Vector512.Load(sums + 8) + upper).Store(sums + 8);
+        if (Simd.Wide) AddRow<Simd512, Vector512<float>>(row, pixels, channels, reference, sums);
+        else AddRow<Simd256, Vector256<float>>(row, pixels, channels, reference, sums);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddRow(float* row, long pixels, long channels, float* reference, double* sums)
+    private static void AddRow<TI, TV>(float* row, long pixels, long channels, float* reference, double* sums)
+        where TI : struct, ISimd<TV> where TV : struct
     {
-        for (long v = 0; v < channels; v += 16)
+        for (long v = 0; v < channels; v += TI.Width)
         {
-            var s = Vector512.Load(reference + v);
-            Vector512<float> sum = default, squares = default;
+            var s = TI.Load(reference + v);
+            TV sum = default, squares = default;
             for (long p = 0, at = v; p < pixels; p++, at += channels)
             {
-                var d = Vector512.Load(row + at) - s;
-                sum += d;
-                squares = Vector512.FusedMultiplyAdd(d, d, squares);
+                var d = TI.Subtract(TI.Load(row + at), s);
+                sum = TI.Add(sum, d);
+                squares = TI.Fma(d, d, squares);
             }
-            AddTo(sums + v, sum);
-            AddTo(sums + channels + v, squares);
+            TI.AddTo(sums + v, sum);
+            TI.AddTo(sums + channels + v, squares);
         }
     }
 }

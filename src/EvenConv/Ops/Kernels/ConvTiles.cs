@@ -1,37 +1,32 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace EvenConv.Ops.Kernels;
 
 /// <summary>
-/// Register-blocked AVX-512 inner loops of the 2×2 convolution kernels (<see cref="SymmetricConv2x2"/>). Each keeps a
-/// tile of outputs in zmm registers — up to 14 pixels × 16 channels, or 16 input channels × 16 output channels — and
-/// streams the reduction through them with broadcast-FMAs, so every input value loaded feeds a full vector of
-/// multiply-adds. Tile sizes and channel counts are generic constants (<see cref="IConst"/>): the JIT compiles one copy
-/// per size with every address offset folded into the instruction, which is what makes a C# loop reach ≈100 GFLOP/s per
-/// core here (3/4 of the FMA peak).
+/// Register-blocked inner loops of the 2×2 convolution kernels (<see cref="SymmetricConv2x2"/>), generic over the
+/// vector width (<see cref="ISimd{TV}"/>: AVX-512 or AVX2). Each keeps a tile of outputs in registers — up to 14 pixels
+/// × 16 channels, or 16 input channels × 16 output channels, with AVX-512; 12 pixels × 8 channels, or 4 input channels ×
+/// 16 output channels, with AVX2 — and streams the reduction through them with broadcast-FMAs, so every input value
+/// loaded feeds a full vector of multiply-adds. Tile sizes and channel counts are generic constants
+/// (<see cref="IConst"/>): the JIT compiles one copy per size with every address offset folded into the instruction,
+/// which is what makes a C# loop reach ≈100 GFLOP/s per core with AVX-512 (3/4 of the FMA peak).
 /// </summary>
 internal static unsafe class ConvTiles
 {
-    /// <summary>Pixels a <see cref="RowTile{TR,TK,TS,TT}"/> holds at most: 14 accumulators, one weight vector and the broadcast
-    /// leave the 32 zmm registers a little room.</summary>
-    public const int MaxPixels = 14;
-
     /// <summary>
-    /// <c>out[r] = init + Σ_tap Σ_k src_tap[r·S·K + k] · w[tap][k]</c> for the <c>R</c> pixels r of one row tile and 16
-    /// output lanes, over <c>T</c> taps (4, or 1). <paramref name="s0"/>…<paramref name="s3"/> are the taps' inputs at
+    /// <c>out[r] = init + Σ_tap Σ_k src_tap[r·S·K + k] · w[tap][k]</c> for the <c>R</c> pixels r of one row tile and one
+    /// vector of output lanes, over <c>T</c> taps (4, or 1). <paramref name="s0"/>…<paramref name="s3"/> are the taps' inputs at
     /// the tile's first pixel, pixel-major with <c>K</c> channels per pixel and consecutive output pixels <c>S</c> input
     /// pixels apart (the stride); <paramref name="w"/> is tap-major <c>[T][K][lanes]</c>, already at this lane block,
     /// <paramref name="lanes"/> floats per k; outputs are <paramref name="outStride"/> floats apart.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowTile<TR, TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* o,
-        long outStride, Vector512<float> init)
+    private static void RowTile<TI, TV, TR, TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* o,
+        long outStride, TV init) where TI : struct, ISimd<TV> where TV : struct
         where TR : struct, IConst where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst
     {
         int r = TR.Value, k = TK.Value, p = TS.Value * TK.Value;
-        Vector512<float> a0 = init, a1 = init, a2 = init, a3 = init, a4 = init, a5 = init, a6 = init,
+        TV a0 = init, a1 = init, a2 = init, a3 = init, a4 = init, a5 = init, a6 = init,
             a7 = init, a8 = init, a9 = init, a10 = init, a11 = init, a12 = init, a13 = init;
         for (var t = 0; t < TT.Value; t++)
         {
@@ -39,37 +34,37 @@ internal static unsafe class ConvTiles
             var wt = w + t * k * lanes;
             for (var c = 0; c < k; c++, s++, wt += lanes)
             {
-                var wv = Vector512.Load(wt);
-                a0 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[0]), wv, a0);
-                if (r > 1) a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[p]), wv, a1);
-                if (r > 2) a2 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[2 * p]), wv, a2);
-                if (r > 3) a3 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[3 * p]), wv, a3);
-                if (r > 4) a4 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[4 * p]), wv, a4);
-                if (r > 5) a5 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[5 * p]), wv, a5);
-                if (r > 6) a6 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[6 * p]), wv, a6);
-                if (r > 7) a7 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[7 * p]), wv, a7);
-                if (r > 8) a8 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[8 * p]), wv, a8);
-                if (r > 9) a9 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[9 * p]), wv, a9);
-                if (r > 10) a10 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[10 * p]), wv, a10);
-                if (r > 11) a11 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[11 * p]), wv, a11);
-                if (r > 12) a12 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[12 * p]), wv, a12);
-                if (r > 13) a13 = Avx512F.FusedMultiplyAdd(Vector512.Create(s[13 * p]), wv, a13);
+                var wv = TI.Load(wt);
+                a0 = TI.Fma(TI.Splat(s[0]), wv, a0);
+                if (r > 1) a1 = TI.Fma(TI.Splat(s[p]), wv, a1);
+                if (r > 2) a2 = TI.Fma(TI.Splat(s[2 * p]), wv, a2);
+                if (r > 3) a3 = TI.Fma(TI.Splat(s[3 * p]), wv, a3);
+                if (r > 4) a4 = TI.Fma(TI.Splat(s[4 * p]), wv, a4);
+                if (r > 5) a5 = TI.Fma(TI.Splat(s[5 * p]), wv, a5);
+                if (r > 6) a6 = TI.Fma(TI.Splat(s[6 * p]), wv, a6);
+                if (r > 7) a7 = TI.Fma(TI.Splat(s[7 * p]), wv, a7);
+                if (r > 8) a8 = TI.Fma(TI.Splat(s[8 * p]), wv, a8);
+                if (r > 9) a9 = TI.Fma(TI.Splat(s[9 * p]), wv, a9);
+                if (r > 10) a10 = TI.Fma(TI.Splat(s[10 * p]), wv, a10);
+                if (r > 11) a11 = TI.Fma(TI.Splat(s[11 * p]), wv, a11);
+                if (r > 12) a12 = TI.Fma(TI.Splat(s[12 * p]), wv, a12);
+                if (r > 13) a13 = TI.Fma(TI.Splat(s[13 * p]), wv, a13);
             }
         }
-        a0.Store(o);
-        if (r > 1) a1.Store(o + outStride);
-        if (r > 2) a2.Store(o + 2 * outStride);
-        if (r > 3) a3.Store(o + 3 * outStride);
-        if (r > 4) a4.Store(o + 4 * outStride);
-        if (r > 5) a5.Store(o + 5 * outStride);
-        if (r > 6) a6.Store(o + 6 * outStride);
-        if (r > 7) a7.Store(o + 7 * outStride);
-        if (r > 8) a8.Store(o + 8 * outStride);
-        if (r > 9) a9.Store(o + 9 * outStride);
-        if (r > 10) a10.Store(o + 10 * outStride);
-        if (r > 11) a11.Store(o + 11 * outStride);
-        if (r > 12) a12.Store(o + 12 * outStride);
-        if (r > 13) a13.Store(o + 13 * outStride);
+        TI.Store(a0, o);
+        if (r > 1) TI.Store(a1, o + outStride);
+        if (r > 2) TI.Store(a2, o + 2 * outStride);
+        if (r > 3) TI.Store(a3, o + 3 * outStride);
+        if (r > 4) TI.Store(a4, o + 4 * outStride);
+        if (r > 5) TI.Store(a5, o + 5 * outStride);
+        if (r > 6) TI.Store(a6, o + 6 * outStride);
+        if (r > 7) TI.Store(a7, o + 7 * outStride);
+        if (r > 8) TI.Store(a8, o + 8 * outStride);
+        if (r > 9) TI.Store(a9, o + 9 * outStride);
+        if (r > 10) TI.Store(a10, o + 10 * outStride);
+        if (r > 11) TI.Store(a11, o + 11 * outStride);
+        if (r > 12) TI.Store(a12, o + 12 * outStride);
+        if (r > 13) TI.Store(a13, o + 13 * outStride);
     }
 
     /// <summary>
@@ -79,11 +74,11 @@ internal static unsafe class ConvTiles
     /// offsets col_0 = <paramref name="col0"/> and col_1 = <paramref name="col1"/> of the taps tx = 0 and 1 (0 and 1 for
     /// a convolution, 1 and 0 for its transpose). Outputs are <paramref name="lanes"/> floats apart.
     /// </summary>
-    public static void ConvRow<TK, TS>(float* row0, float* row1, int col0, int col1, float* w, long lanes, float* bias,
-        float* output, int pixels) where TK : struct, IConst where TS : struct, IConst
+    public static void ConvRow<TI, TV, TK, TS>(float* row0, float* row1, int col0, int col1, float* w, long lanes, float* bias,
+        float* output, int pixels) where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst where TS : struct, IConst
     {
         long k = TK.Value;
-        Row<TK, TS, C4>(row0 + col0 * k, row0 + col1 * k, row1 + col0 * k, row1 + col1 * k, w, lanes, bias, output, lanes, pixels);
+        Row<TI, TV, TK, TS, C4>(row0 + col0 * k, row0 + col1 * k, row1 + col0 * k, row1 + col1 * k, w, lanes, bias, output, lanes, pixels);
     }
 
     /// <summary>
@@ -91,42 +86,44 @@ internal static unsafe class ConvTiles
     /// p &lt; <paramref name="pixels"/> (a 1×1 convolution; with stride 2 each output pixel of the input gradient of a
     /// 2×2 convolution receives exactly one tap).
     /// </summary>
-    public static void TapRow<TK>(float* src, float* w, long lanes, float* output, long outStride, int pixels) where TK : struct, IConst =>
-        Row<TK, C1, C1>(src, src, src, src, w, lanes, null, output, outStride, pixels);
+    public static void TapRow<TI, TV, TK>(float* src, float* w, long lanes, float* output, long outStride, int pixels)
+        where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst =>
+        Row<TI, TV, TK, C1, C1>(src, src, src, src, w, lanes, null, output, outStride, pixels);
 
-    /// <summary>Cuts a row into near-equal tiles of at most <see cref="MaxPixels"/> pixels (so no tile runs with a
-    /// fraction of the registers) and sweeps each over all lane blocks.</summary>
+    /// <summary>Cuts a row into near-equal tiles of at most <see cref="ISimd{TV}.RowTilePixels"/> pixels (so no tile runs
+    /// with a fraction of the registers) and sweeps each over all lane blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row<TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* bias,
-        float* output, long outStride, int pixels) where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst
+    private static void Row<TI, TV, TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* bias,
+        float* output, long outStride, int pixels) where TI : struct, ISimd<TV> where TV : struct
+        where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst
     {
         long step = TS.Value * TK.Value;
-        var tiles = (pixels + MaxPixels - 1) / MaxPixels;
+        var tiles = (pixels + TI.RowTilePixels - 1) / TI.RowTilePixels;
         for (int t = 0, p = 0; t < tiles; t++)
         {
             var r = (pixels - p) / (tiles - t);
             long at = p * step;
-            for (long lb = 0; lb < lanes; lb += 16)
+            for (long lb = 0; lb < lanes; lb += TI.Width)
             {
-                var init = bias is null ? Vector512<float>.Zero : Vector512.Load(bias + lb);
+                var init = bias is null ? default : TI.Load(bias + lb);
                 var o = output + p * outStride + lb;
                 var wl = w + lb;
                 switch (r)
                 {
-                    case 1: RowTile<C1, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 2: RowTile<C2, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 3: RowTile<C3, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 4: RowTile<C4, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 5: RowTile<C5, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 6: RowTile<C6, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 7: RowTile<C7, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 8: RowTile<C8, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 9: RowTile<C9, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 10: RowTile<C10, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 11: RowTile<C11, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 12: RowTile<C12, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 13: RowTile<C13, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    default: RowTile<C14, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 1: RowTile<TI, TV, C1, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 2: RowTile<TI, TV, C2, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 3: RowTile<TI, TV, C3, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 4: RowTile<TI, TV, C4, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 5: RowTile<TI, TV, C5, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 6: RowTile<TI, TV, C6, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 7: RowTile<TI, TV, C7, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 8: RowTile<TI, TV, C8, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 9: RowTile<TI, TV, C9, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 10: RowTile<TI, TV, C10, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 11: RowTile<TI, TV, C11, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 12: RowTile<TI, TV, C12, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 13: RowTile<TI, TV, C13, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    default: RowTile<TI, TV, C14, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
                 }
             }
             p += r;
@@ -134,82 +131,90 @@ internal static unsafe class ConvTiles
     }
 
     /// <summary>
-    /// Weight-gradient tile: <c>acc[j][o] += Σ_rows Σ_p src[p·K + j] · gy[p][o]</c> for a tile of 16 accumulators:
-    /// <c>16 / V</c> input channels j × <c>V</c> vectors of 16 output lanes o (V = 1, 2 or 4; more lanes per tile means
-    /// fewer loads per multiply-add: 17, 10 or 8 per 16). <paramref name="src"/> is pixel-major with
-    /// <paramref name="k"/> floats per pixel (at the tile's first channel) and <paramref name="srcRowStride"/> floats
-    /// between rows; <paramref name="gy"/> has <paramref name="lanes"/> floats per pixel (at the tile's first lane) and
-    /// <paramref name="gyRowStride"/> between rows; <paramref name="acc"/> rows are <paramref name="lanes"/> floats apart.
-    /// The sums start from zero and are added to the accumulators at the end: two-level summation, so a long reduction
-    /// (every pixel of a chunk) rounds like a sum of band subtotals, as accurately as oneDNN's.
+    /// Weight-gradient tile: <c>acc[j][o] += Σ_rows Σ_p src[p·K + j] · gy[p][o]</c> for a tile of A accumulators
+    /// (<see cref="ISimd{TV}.WeightTileAccumulators"/>: 16 with AVX-512, 8 with AVX2): <c>A / V</c> input channels j ×
+    /// <c>V</c> vectors of output lanes o (V = 1, 2 or 4; more lanes per tile means fewer loads per multiply-add: with
+    /// AVX-512, 17, 10 or 8 per 16). <paramref name="src"/> is pixel-major with <paramref name="k"/> floats per pixel (at
+    /// the tile's first channel) and <paramref name="srcRowStride"/> floats between rows; <paramref name="gy"/> has
+    /// <paramref name="lanes"/> floats per pixel (at the tile's first lane) and <paramref name="gyRowStride"/> between
+    /// rows; <paramref name="acc"/> rows are <paramref name="lanes"/> floats apart. The sums start from zero and are added
+    /// to the accumulators at the end: two-level summation, so a long reduction (every pixel of a chunk) rounds like a sum
+    /// of band subtotals, as accurately as oneDNN's.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void WeightTile<TV>(float* src, long k, long srcRowStride, float* gy, long lanes, long gyRowStride, int pixels,
-        int rows, float* acc) where TV : struct, IConst
+    public static void WeightTile<TI, TV, TVectors>(float* src, long k, long srcRowStride, float* gy, long lanes, long gyRowStride,
+        int pixels, int rows, float* acc) where TI : struct, ISimd<TV> where TV : struct where TVectors : struct, IConst
     {
-        var v = TV.Value;
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default,
-            a7 = default, a8 = default, a9 = default, a10 = default, a11 = default, a12 = default, a13 = default, a14 = default,
-            a15 = default;
+        int v = TVectors.Value, n = TI.WeightTileAccumulators, width = TI.Width;
+        TV a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default,
+            a8 = default, a9 = default, a10 = default, a11 = default, a12 = default, a13 = default, a14 = default, a15 = default;
         for (var r = 0; r < rows; r++, src += srcRowStride, gy += gyRowStride)
         {
             var s = src;
             var gp = gy;
             for (var p = 0; p < pixels; p++, s += k, gp += lanes)
             {
-                var g0 = Vector512.Load(gp);
+                var g0 = TI.Load(gp);
                 if (v == 1)
                 {
-                    a0 = Fma(s[0], g0, a0); a1 = Fma(s[1], g0, a1); a2 = Fma(s[2], g0, a2); a3 = Fma(s[3], g0, a3);
-                    a4 = Fma(s[4], g0, a4); a5 = Fma(s[5], g0, a5); a6 = Fma(s[6], g0, a6); a7 = Fma(s[7], g0, a7);
-                    a8 = Fma(s[8], g0, a8); a9 = Fma(s[9], g0, a9); a10 = Fma(s[10], g0, a10); a11 = Fma(s[11], g0, a11);
-                    a12 = Fma(s[12], g0, a12); a13 = Fma(s[13], g0, a13); a14 = Fma(s[14], g0, a14); a15 = Fma(s[15], g0, a15);
+                    a0 = Fma<TI, TV>(s[0], g0, a0); a1 = Fma<TI, TV>(s[1], g0, a1); a2 = Fma<TI, TV>(s[2], g0, a2); a3 = Fma<TI, TV>(s[3], g0, a3);
+                    a4 = Fma<TI, TV>(s[4], g0, a4); a5 = Fma<TI, TV>(s[5], g0, a5); a6 = Fma<TI, TV>(s[6], g0, a6); a7 = Fma<TI, TV>(s[7], g0, a7);
+                    if (n > 8)
+                    {
+                        a8 = Fma<TI, TV>(s[8], g0, a8); a9 = Fma<TI, TV>(s[9], g0, a9); a10 = Fma<TI, TV>(s[10], g0, a10); a11 = Fma<TI, TV>(s[11], g0, a11);
+                        a12 = Fma<TI, TV>(s[12], g0, a12); a13 = Fma<TI, TV>(s[13], g0, a13); a14 = Fma<TI, TV>(s[14], g0, a14); a15 = Fma<TI, TV>(s[15], g0, a15);
+                    }
                 }
                 else if (v == 2)
                 {
-                    var g1 = Vector512.Load(gp + 16);
-                    var b = Vector512.Create(s[0]); a0 = Avx512F.FusedMultiplyAdd(b, g0, a0); a1 = Avx512F.FusedMultiplyAdd(b, g1, a1);
-                    b = Vector512.Create(s[1]); a2 = Avx512F.FusedMultiplyAdd(b, g0, a2); a3 = Avx512F.FusedMultiplyAdd(b, g1, a3);
-                    b = Vector512.Create(s[2]); a4 = Avx512F.FusedMultiplyAdd(b, g0, a4); a5 = Avx512F.FusedMultiplyAdd(b, g1, a5);
-                    b = Vector512.Create(s[3]); a6 = Avx512F.FusedMultiplyAdd(b, g0, a6); a7 = Avx512F.FusedMultiplyAdd(b, g1, a7);
-                    b = Vector512.Create(s[4]); a8 = Avx512F.FusedMultiplyAdd(b, g0, a8); a9 = Avx512F.FusedMultiplyAdd(b, g1, a9);
-                    b = Vector512.Create(s[5]); a10 = Avx512F.FusedMultiplyAdd(b, g0, a10); a11 = Avx512F.FusedMultiplyAdd(b, g1, a11);
-                    b = Vector512.Create(s[6]); a12 = Avx512F.FusedMultiplyAdd(b, g0, a12); a13 = Avx512F.FusedMultiplyAdd(b, g1, a13);
-                    b = Vector512.Create(s[7]); a14 = Avx512F.FusedMultiplyAdd(b, g0, a14); a15 = Avx512F.FusedMultiplyAdd(b, g1, a15);
+                    var g1 = TI.Load(gp + width);
+                    var b = TI.Splat(s[0]); a0 = TI.Fma(b, g0, a0); a1 = TI.Fma(b, g1, a1);
+                    b = TI.Splat(s[1]); a2 = TI.Fma(b, g0, a2); a3 = TI.Fma(b, g1, a3);
+                    b = TI.Splat(s[2]); a4 = TI.Fma(b, g0, a4); a5 = TI.Fma(b, g1, a5);
+                    b = TI.Splat(s[3]); a6 = TI.Fma(b, g0, a6); a7 = TI.Fma(b, g1, a7);
+                    if (n > 8)
+                    {
+                        b = TI.Splat(s[4]); a8 = TI.Fma(b, g0, a8); a9 = TI.Fma(b, g1, a9);
+                        b = TI.Splat(s[5]); a10 = TI.Fma(b, g0, a10); a11 = TI.Fma(b, g1, a11);
+                        b = TI.Splat(s[6]); a12 = TI.Fma(b, g0, a12); a13 = TI.Fma(b, g1, a13);
+                        b = TI.Splat(s[7]); a14 = TI.Fma(b, g0, a14); a15 = TI.Fma(b, g1, a15);
+                    }
                 }
                 else
                 {
-                    Vector512<float> g1 = Vector512.Load(gp + 16), g2 = Vector512.Load(gp + 32), g3 = Vector512.Load(gp + 48);
-                    var b = Vector512.Create(s[0]);
-                    a0 = Avx512F.FusedMultiplyAdd(b, g0, a0); a1 = Avx512F.FusedMultiplyAdd(b, g1, a1);
-                    a2 = Avx512F.FusedMultiplyAdd(b, g2, a2); a3 = Avx512F.FusedMultiplyAdd(b, g3, a3);
-                    b = Vector512.Create(s[1]);
-                    a4 = Avx512F.FusedMultiplyAdd(b, g0, a4); a5 = Avx512F.FusedMultiplyAdd(b, g1, a5);
-                    a6 = Avx512F.FusedMultiplyAdd(b, g2, a6); a7 = Avx512F.FusedMultiplyAdd(b, g3, a7);
-                    b = Vector512.Create(s[2]);
-                    a8 = Avx512F.FusedMultiplyAdd(b, g0, a8); a9 = Avx512F.FusedMultiplyAdd(b, g1, a9);
-                    a10 = Avx512F.FusedMultiplyAdd(b, g2, a10); a11 = Avx512F.FusedMultiplyAdd(b, g3, a11);
-                    b = Vector512.Create(s[3]);
-                    a12 = Avx512F.FusedMultiplyAdd(b, g0, a12); a13 = Avx512F.FusedMultiplyAdd(b, g1, a13);
-                    a14 = Avx512F.FusedMultiplyAdd(b, g2, a14); a15 = Avx512F.FusedMultiplyAdd(b, g3, a15);
+                    TV g1 = TI.Load(gp + width), g2 = TI.Load(gp + 2 * width), g3 = TI.Load(gp + 3 * width);
+                    var b = TI.Splat(s[0]);
+                    a0 = TI.Fma(b, g0, a0); a1 = TI.Fma(b, g1, a1); a2 = TI.Fma(b, g2, a2); a3 = TI.Fma(b, g3, a3);
+                    b = TI.Splat(s[1]);
+                    a4 = TI.Fma(b, g0, a4); a5 = TI.Fma(b, g1, a5); a6 = TI.Fma(b, g2, a6); a7 = TI.Fma(b, g3, a7);
+                    if (n > 8)
+                    {
+                        b = TI.Splat(s[2]);
+                        a8 = TI.Fma(b, g0, a8); a9 = TI.Fma(b, g1, a9); a10 = TI.Fma(b, g2, a10); a11 = TI.Fma(b, g3, a11);
+                        b = TI.Splat(s[3]);
+                        a12 = TI.Fma(b, g0, a12); a13 = TI.Fma(b, g1, a13); a14 = TI.Fma(b, g2, a14); a15 = TI.Fma(b, g3, a15);
+                    }
                 }
             }
         }
         // Accumulator j holds input channel j / V and lane vector j % V.
-        Add(acc, 0, a0); Add(acc, At(1, v, lanes), a1); Add(acc, At(2, v, lanes), a2); Add(acc, At(3, v, lanes), a3);
-        Add(acc, At(4, v, lanes), a4); Add(acc, At(5, v, lanes), a5); Add(acc, At(6, v, lanes), a6); Add(acc, At(7, v, lanes), a7);
-        Add(acc, At(8, v, lanes), a8); Add(acc, At(9, v, lanes), a9); Add(acc, At(10, v, lanes), a10); Add(acc, At(11, v, lanes), a11);
-        Add(acc, At(12, v, lanes), a12); Add(acc, At(13, v, lanes), a13); Add(acc, At(14, v, lanes), a14); Add(acc, At(15, v, lanes), a15);
+        Add<TI, TV>(acc, 0, a0); Add<TI, TV>(acc, At(1, v, width, lanes), a1); Add<TI, TV>(acc, At(2, v, width, lanes), a2);
+        Add<TI, TV>(acc, At(3, v, width, lanes), a3); Add<TI, TV>(acc, At(4, v, width, lanes), a4); Add<TI, TV>(acc, At(5, v, width, lanes), a5);
+        Add<TI, TV>(acc, At(6, v, width, lanes), a6); Add<TI, TV>(acc, At(7, v, width, lanes), a7);
+        if (n <= 8) return;
+        Add<TI, TV>(acc, At(8, v, width, lanes), a8); Add<TI, TV>(acc, At(9, v, width, lanes), a9); Add<TI, TV>(acc, At(10, v, width, lanes), a10);
+        Add<TI, TV>(acc, At(11, v, width, lanes), a11); Add<TI, TV>(acc, At(12, v, width, lanes), a12); Add<TI, TV>(acc, At(13, v, width, lanes), a13);
+        Add<TI, TV>(acc, At(14, v, width, lanes), a14); Add<TI, TV>(acc, At(15, v, width, lanes), a15);
     }
 
-    /// <summary>Offset of accumulator j of a weight tile with <paramref name="v"/> lane vectors.</summary>
-    private static long At(int j, int v, long lanes) => j / v * lanes + j % v * 16;
+    /// <summary>Offset of accumulator j of a weight tile with <paramref name="v"/> lane vectors of
+    /// <paramref name="width"/> floats.</summary>
+    private static long At(int j, int v, int width, long lanes) => j / v * lanes + j % v * width;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Fma(float s, Vector512<float> g, Vector512<float> a) =>
-        Avx512F.FusedMultiplyAdd(Vector512.Create(s), g, a);
+    private static TV Fma<TI, TV>(float s, TV g, TV a) where TI : struct, ISimd<TV> where TV : struct => TI.Fma(TI.Splat(s), g, a);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* acc, long offset, Vector512<float> sum) =>
-        Vector512.Store(Vector512.Load(acc + offset) + sum, acc + offset);
+    private static void Add<TI, TV>(float* acc, long offset, TV sum) where TI : struct, ISimd<TV> where TV : struct =>
+        TI.Store(TI.Add(TI.Load(acc + offset), sum), acc + offset);
 }

@@ -1,4 +1,4 @@
-using System.Runtime.Intrinsics;
+using System.Numerics;
 using static TorchSharp.torch;
 
 namespace EvenConv.Ops.Kernels;
@@ -41,7 +41,7 @@ internal sealed unsafe class PackedWeight : IDisposable
         {
             var add = (float*)accumulators[a];
             long i = 0;
-            for (; i + 16 <= count; i += 16) Vector512.Store(Vector512.Load(sum + i) + Vector512.Load(add + i), sum + i);
+            for (; i + Vector<float>.Count <= count; i += Vector<float>.Count) Vector.Store(Vector.Load(sum + i) + Vector.Load(add + i), sum + i);
             for (; i < count; i++) sum[i] += add[i];
         }
         var result = empty_like(weight, requires_grad: false);

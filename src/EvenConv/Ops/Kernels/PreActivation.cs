@@ -10,12 +10,12 @@ namespace EvenConv.Ops.Kernels;
 /// L1 cache (<see cref="ActivatePaddedRow"/>), in the forward and again, recomputed, in the weight gradient. Its backward
 /// is two row passes: <see cref="MaskGradientRow"/> right after the input gradient of a row is made (clamp mask and the
 /// two per-channel sums batch norm's gradient needs), then <see cref="NormGradientRows"/> once the sums are complete.
-/// Channel counts are multiples of 16 (<see cref="SymmetricConv2x2.Supports"/>).
+/// Channel counts are multiples of 16 (<see cref="SymmetricConv2x2.Supports"/>), so of every vector width.
 /// </summary>
 internal sealed unsafe class PreActivation : IDisposable
 {
     private readonly float* scale, shift;
-    private readonly Vector512<float> upper;
+    private readonly float upper;
 
     /// <param name="scale">γ / √(σ² + ε) per channel.</param>
     /// <param name="shift">β − μ · scale per channel.</param>
@@ -25,7 +25,7 @@ internal sealed unsafe class PreActivation : IDisposable
         Channels = scale.Length;
         this.scale = Aligned(scale);
         this.shift = Aligned(shift);
-        this.upper = Vector512.Create(upper);
+        this.upper = upper;
     }
 
     public int Channels { get; }
@@ -33,19 +33,11 @@ internal sealed unsafe class PreActivation : IDisposable
     /// <summary>Activates padded row <paramref name="r"/> (<see cref="SymmetricPadKernel.Geometry.Wp"/> pixels, written by
     /// <see cref="SymmetricPadKernel.PadRow"/> from the raw input) in place, then zeroes again what lies in the padding
     /// of each channel group: the padding is the convolution's, applied to the activation, so it must stay zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ActivatePaddedRow(SymmetricPadKernel.Geometry g, float* row, long r)
     {
+        if (Simd.Wide) Activate<Simd512, Vector512<float>>(row, g.Wp);
+        else Activate<Simd256, Vector256<float>>(row, g.Wp);
         long c = Channels;
-        // Channel vector outside, pixels inside: the scale and shift stay in registers (the stores to the row could
-        // alias them, so the JIT would reload them per pixel otherwise).
-        for (long v = 0; v < c; v += 16)
-        {
-            Vector512<float> s = Vector512.Load(scale + v), b = Vector512.Load(shift + v);
-            for (long at = v, end = g.Wp * c; at < end; at += c)
-                Vector512.Min(Vector512.Max(Vector512.FusedMultiplyAdd(Vector512.Load(row + at), s, b), Vector512<float>.Zero), upper)
-                    .Store(row + at);
-        }
         for (var k = 0; k < 4; k++)
         {
             if (g.Count[k] == 0) continue;
@@ -56,31 +48,51 @@ internal sealed unsafe class PreActivation : IDisposable
         }
     }
 
+    /// <summary>The clamp of the affine map, in place, over <paramref name="pixels"/> pixels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Activate<TI, TV>(float* row, long pixels) where TI : struct, ISimd<TV> where TV : struct
+    {
+        long c = Channels;
+        var top = TI.Splat(upper);
+        // Channel vector outside, pixels inside: the scale and shift stay in registers (the stores to the row could
+        // alias them, so the JIT would reload them per pixel otherwise).
+        for (long v = 0; v < c; v += TI.Width)
+        {
+            TV s = TI.Load(scale + v), b = TI.Load(shift + v);
+            for (long at = v, end = pixels * c; at < end; at += c) TI.Store(TI.Clamp(TI.Fma(TI.Load(row + at), s, b), top), row + at);
+        }
+    }
+
     /// <summary>
     /// One row of the backward through the clamp: <paramref name="grad"/> (the gradient of the activation, C per pixel)
     /// is zeroed where the clamp was flat, in place, and <c>Σ grad</c> and <c>Σ grad · x</c> of the row are added per
     /// channel to <paramref name="sums"/> (<c>[2][C]</c> doubles: a row's sum in float, the running sum in double, so the
     /// many rows of a batch lose no precision). <paramref name="x"/> is the raw input of the row.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void MaskGradientRow(float* x, float* grad, long pixels, double* sums)
     {
+        if (Simd.Wide) MaskGradientRow<Simd512, Vector512<float>>(x, grad, pixels, sums);
+        else MaskGradientRow<Simd256, Vector256<float>>(x, grad, pixels, sums);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void MaskGradientRow<TI, TV>(float* x, float* grad, long pixels, double* sums) where TI : struct, ISimd<TV> where TV : struct
+    {
         long c = Channels;
-        for (long v = 0; v < c; v += 16)
+        var top = TI.Splat(upper);
+        for (long v = 0; v < c; v += TI.Width)
         {
-            Vector512<float> s = Vector512.Load(scale + v), b = Vector512.Load(shift + v), sumGrad = default, sumGradX = default;
+            TV s = TI.Load(scale + v), b = TI.Load(shift + v), sumGrad = default, sumGradX = default;
             for (long p = 0, at = v; p < pixels; p++, at += c)
             {
-                var xv = Vector512.Load(x + at);
-                var a = Vector512.FusedMultiplyAdd(xv, s, b);
-                var open = Vector512.GreaterThan(a, Vector512<float>.Zero) & Vector512.LessThan(a, upper);
-                var gv = Vector512.Load(grad + at) & open;
-                gv.Store(grad + at);
-                sumGrad += gv;
-                sumGradX = Vector512.FusedMultiplyAdd(gv, xv, sumGradX);
+                var xv = TI.Load(x + at);
+                var gv = TI.WhereOpen(TI.Load(grad + at), TI.Fma(xv, s, b), top);
+                TI.Store(gv, grad + at);
+                sumGrad = TI.Add(sumGrad, gv);
+                sumGradX = TI.Fma(gv, xv, sumGradX);
             }
-            ChannelStatistics.AddTo(sums + v, sumGrad);
-            ChannelStatistics.AddTo(sums + c + v, sumGradX);
+            TI.AddTo(sums + v, sumGrad);
+            TI.AddTo(sums + c + v, sumGradX);
         }
     }
 
@@ -89,15 +101,21 @@ internal sealed unsafe class PreActivation : IDisposable
     /// per channel, where <paramref name="coefficients"/> holds a, b and d (<c>[3][C]</c>; see
     /// <see cref="BatchNormActConv"/> for how they follow from the sums of <see cref="MaskGradientRow"/>).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NormGradientRows(float* x, float* grad, long pixels, long channels, float* coefficients)
     {
-        for (long v = 0; v < channels; v += 16)
+        if (Simd.Wide) NormGradientRows<Simd512, Vector512<float>>(x, grad, pixels, channels, coefficients);
+        else NormGradientRows<Simd256, Vector256<float>>(x, grad, pixels, channels, coefficients);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void NormGradientRows<TI, TV>(float* x, float* grad, long pixels, long channels, float* coefficients)
+        where TI : struct, ISimd<TV> where TV : struct
+    {
+        for (long v = 0; v < channels; v += TI.Width)
         {
-            Vector512<float> a = Vector512.Load(coefficients + v), b = Vector512.Load(coefficients + channels + v),
-                d = Vector512.Load(coefficients + 2 * channels + v);
+            TV a = TI.Load(coefficients + v), b = TI.Load(coefficients + channels + v), d = TI.Load(coefficients + 2 * channels + v);
             for (long p = 0, at = v; p < pixels; p++, at += channels)
-                Vector512.FusedMultiplyAdd(a, Vector512.Load(grad + at), Vector512.FusedMultiplyAdd(b, Vector512.Load(x + at), d)).Store(grad + at);
+                TI.Store(TI.Fma(a, TI.Load(grad + at), TI.Fma(b, TI.Load(x + at), d)), grad + at);
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using static TorchSharp.torch;
 
 namespace EvenConv.Ops.Kernels;
@@ -13,8 +12,8 @@ namespace EvenConv.Ops.Kernels;
 /// layer, which at the CIFAR shapes cost about as much as the 2×2 convolution itself; these kernels make none and run
 /// their inner loops at 3/4 of the FMA peak (<see cref="ConvTiles"/>). Equal to
 /// <c>conv2d(SymmetricPad.Apply(x, 2), w, b)</c> up to float rounding; <see cref="Supports"/> says when they apply
-/// (AVX-512, stride 1 or 2, no dilation or groups, 16–64 channels: the CIFAR widths); otherwise callers take the plain
-/// route.
+/// (AVX-512 or AVX2 with FMA, stride 1 or 2, no dilation or groups, 16–64 channels: the CIFAR widths); otherwise
+/// callers take the plain route.
 /// </summary>
 internal static unsafe class SymmetricConv2x2
 {
@@ -31,8 +30,9 @@ internal static unsafe class SymmetricConv2x2
     /// route.</summary>
     private static readonly int[] ChannelCounts = [16, 32, 48, 64];
 
-    /// <summary>True where the CPU and runtime give the kernels their AVX-512 instructions.</summary>
-    public static bool HardwareSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    /// <summary>True where the CPU and runtime give the kernels their vector instructions: AVX-512, or AVX2 with FMA
+    /// (<see cref="Simd"/>).</summary>
+    public static bool HardwareSupported => Simd.Available;
 
     /// <summary>True when the fused kernels compute this call.</summary>
     public static bool Supports(Tensor input, Tensor weight, int stride, int dilation, int groups) =>
@@ -135,28 +135,42 @@ internal static unsafe class SymmetricConv2x2
     internal static void ConvRow(int k, int stride, float* row0, float* row1, int col0, int col1, float* w, long lanes, float* bias,
         float* output, int pixels)
     {
+        if (Simd.Wide) ConvRow<Simd512, Vector512<float>>(k, stride, row0, row1, col0, col1, w, lanes, bias, output, pixels);
+        else ConvRow<Simd256, Vector256<float>>(k, stride, row0, row1, col0, col1, w, lanes, bias, output, pixels);
+    }
+
+    internal static void ConvRow<TI, TV>(int k, int stride, float* row0, float* row1, int col0, int col1, float* w, long lanes,
+        float* bias, float* output, int pixels) where TI : struct, ISimd<TV> where TV : struct
+    {
         switch (k, stride)
         {
-            case (16, 1): ConvTiles.ConvRow<C16, C1>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
-            case (32, 1): ConvTiles.ConvRow<C32, C1>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
-            case (48, 1): ConvTiles.ConvRow<C48, C1>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
-            case (64, 1): ConvTiles.ConvRow<C64, C1>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
-            case (16, 2): ConvTiles.ConvRow<C16, C2>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
-            case (32, 2): ConvTiles.ConvRow<C32, C2>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
-            case (48, 2): ConvTiles.ConvRow<C48, C2>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
-            case (64, 2): ConvTiles.ConvRow<C64, C2>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
+            case (16, 1): ConvTiles.ConvRow<TI, TV, C16, C1>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
+            case (32, 1): ConvTiles.ConvRow<TI, TV, C32, C1>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
+            case (48, 1): ConvTiles.ConvRow<TI, TV, C48, C1>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
+            case (64, 1): ConvTiles.ConvRow<TI, TV, C64, C1>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
+            case (16, 2): ConvTiles.ConvRow<TI, TV, C16, C2>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
+            case (32, 2): ConvTiles.ConvRow<TI, TV, C32, C2>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
+            case (48, 2): ConvTiles.ConvRow<TI, TV, C48, C2>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
+            case (64, 2): ConvTiles.ConvRow<TI, TV, C64, C2>(row0, row1, col0, col1, w, lanes, bias, output, pixels); break;
             default: throw new ArgumentOutOfRangeException(nameof(k), k, "No row kernel for this channel count and stride (see Supports).");
         }
     }
 
     internal static void TapRow(int k, float* src, float* w, long lanes, float* output, long outStride, int pixels)
     {
+        if (Simd.Wide) TapRow<Simd512, Vector512<float>>(k, src, w, lanes, output, outStride, pixels);
+        else TapRow<Simd256, Vector256<float>>(k, src, w, lanes, output, outStride, pixels);
+    }
+
+    internal static void TapRow<TI, TV>(int k, float* src, float* w, long lanes, float* output, long outStride, int pixels)
+        where TI : struct, ISimd<TV> where TV : struct
+    {
         switch (k)
         {
-            case 16: ConvTiles.TapRow<C16>(src, w, lanes, output, outStride, pixels); break;
-            case 32: ConvTiles.TapRow<C32>(src, w, lanes, output, outStride, pixels); break;
-            case 48: ConvTiles.TapRow<C48>(src, w, lanes, output, outStride, pixels); break;
-            case 64: ConvTiles.TapRow<C64>(src, w, lanes, output, outStride, pixels); break;
+            case 16: ConvTiles.TapRow<TI, TV, C16>(src, w, lanes, output, outStride, pixels); break;
+            case 32: ConvTiles.TapRow<TI, TV, C32>(src, w, lanes, output, outStride, pixels); break;
+            case 48: ConvTiles.TapRow<TI, TV, C48>(src, w, lanes, output, outStride, pixels); break;
+            case 64: ConvTiles.TapRow<TI, TV, C64>(src, w, lanes, output, outStride, pixels); break;
             default: throw new ArgumentOutOfRangeException(nameof(k), k, "No row kernel for this channel count (see Supports).");
         }
     }

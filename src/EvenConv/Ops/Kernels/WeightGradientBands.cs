@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace EvenConv.Ops.Kernels;
 
@@ -15,7 +16,7 @@ internal sealed unsafe class WeightGradientBands : IDisposable
     private readonly byte* x;
     private readonly float* gy, acc, band;
     private readonly long ho, wo, lanes, rowFloats;
-    private readonly int stride, bandRows, vectors;
+    private readonly int stride, bandRows, vectors, tileChannels, tileLanes;   // a tile: channels × (vectors · width) lanes
 
     /// <summary>Reads the input (activated by <paramref name="preActivation"/> where given) and the upstream gradient
     /// <paramref name="gy"/> (N, H_out, W_out, C_out in memory); puts this chunk's accumulator into
@@ -33,7 +34,7 @@ internal sealed unsafe class WeightGradientBands : IDisposable
         NativeMemory.Clear(acc, size);
         sums[chunk] = (IntPtr)acc;
         bandRows = (int)Math.Clamp((256 + wo - 1) / wo, 1, ho);
-        vectors = lanes % 64 == 0 ? 4 : lanes % 32 == 0 ? 2 : 1;   // lane vectors per tile (channels counts are multiples of 16)
+        (vectors, tileChannels, tileLanes) = Simd.Wide ? TileShape<Simd512, Vector512<float>>(lanes) : TileShape<Simd256, Vector256<float>>(lanes);
         rowFloats = g.Wp * g.C;
         band = (float*)NativeMemory.AlignedAlloc((nuint)((stride * (bandRows - 1) + 2) * rowFloats * sizeof(float)), 64);
     }
@@ -51,8 +52,8 @@ internal sealed unsafe class WeightGradientBands : IDisposable
             for (var t = 0; t < 4; t++)
             {
                 var src = band + (t >> 1) * rowFloats + (t & 1) * g.C;
-                for (long c = 0; c < g.C; c += 16 / vectors)
-                    for (long lb = 0; lb < lanes; lb += 16 * vectors)
+                for (long c = 0; c < g.C; c += tileChannels)
+                    for (long lb = 0; lb < lanes; lb += tileLanes)
                         Tile(src + c, rows, gyBand + lb, acc + (t * g.C + c) * lanes + lb);
             }
             afterBand?.Invoke(row, row + rows);
@@ -60,15 +61,28 @@ internal sealed unsafe class WeightGradientBands : IDisposable
         }
     }
 
-    /// <summary>One tile of 16 accumulators over the band, as wide in output lanes as the output channels allow.</summary>
+    /// <summary>Lane vectors, input channels and output lanes of one weight tile (<see cref="ConvTiles.WeightTile{TI,TV,TVectors}"/>).</summary>
+    private static (int Vectors, int Channels, int Lanes) TileShape<TI, TV>(long lanes) where TI : struct, ISimd<TV> where TV : struct
+    {
+        var v = TI.WeightTileVectors(lanes);
+        return (v, TI.WeightTileAccumulators / v, TI.Width * v);
+    }
+
+    /// <summary>One tile of accumulators over the band, as wide in output lanes as the output channels allow.</summary>
     private void Tile(float* src, int rows, float* gyTile, float* accTile)
+    {
+        if (Simd.Wide) Tile<Simd512, Vector512<float>>(src, rows, gyTile, accTile);
+        else Tile<Simd256, Vector256<float>>(src, rows, gyTile, accTile);
+    }
+
+    private void Tile<TI, TV>(float* src, int rows, float* gyTile, float* accTile) where TI : struct, ISimd<TV> where TV : struct
     {
         long k = stride * g.C, srcRowStride = stride * rowFloats, gyRowStride = wo * lanes;
         switch (vectors)
         {
-            case 4: ConvTiles.WeightTile<C4>(src, k, srcRowStride, gyTile, lanes, gyRowStride, (int)wo, rows, accTile); break;
-            case 2: ConvTiles.WeightTile<C2>(src, k, srcRowStride, gyTile, lanes, gyRowStride, (int)wo, rows, accTile); break;
-            default: ConvTiles.WeightTile<C1>(src, k, srcRowStride, gyTile, lanes, gyRowStride, (int)wo, rows, accTile); break;
+            case 4: ConvTiles.WeightTile<TI, TV, C4>(src, k, srcRowStride, gyTile, lanes, gyRowStride, (int)wo, rows, accTile); break;
+            case 2: ConvTiles.WeightTile<TI, TV, C2>(src, k, srcRowStride, gyTile, lanes, gyRowStride, (int)wo, rows, accTile); break;
+            default: ConvTiles.WeightTile<TI, TV, C1>(src, k, srcRowStride, gyTile, lanes, gyRowStride, (int)wo, rows, accTile); break;
         }
     }
 

@@ -1,0 +1,136 @@
+using System.Runtime.Intrinsics;
+using EvenConv.Ops.Kernels;
+
+namespace EvenConv.Tests.Ops;
+
+/// <summary>
+/// The register tiles of the fused C2sp kernels at both vector widths, on raw buffers against float64 loops. The
+/// whole-op tests run only the width this CPU has; these run both everywhere (a width the CPU lacks runs in .NET's
+/// software vectors: slow, but the same generic code), so an AVX2 machine still checks the AVX-512 tiles and the
+/// other way round.
+/// </summary>
+public unsafe class ConvTilesTests
+{
+    public static TheoryData<int, int, int, int, bool> RowCases => new()
+    {
+        // channels, stride, pixels, lanes, bias
+        { 16, 1, 1, 16, true },
+        { 16, 1, 29, 16, false },   // 29 pixels: three row tiles of either width, none full
+        { 48, 1, 13, 64, true },
+        { 32, 2, 14, 32, false },
+        { 64, 2, 12, 48, true },
+        { 16, 2, 31, 64, false },
+    };
+
+    [Theory, MemberData(nameof(RowCases))]
+    public void Conv_rows_match_the_float64_loop(int k, int stride, int pixels, int lanes, bool bias)
+    {
+        ConvRow<Simd512, Vector512<float>>(k, stride, pixels, lanes, bias);
+        ConvRow<Simd256, Vector256<float>>(k, stride, pixels, lanes, bias);
+    }
+
+    [Theory]
+    [InlineData(16, 1, 16, 1)]
+    [InlineData(32, 25, 48, 3)]
+    [InlineData(64, 14, 64, 2)]
+    public void Tap_rows_match_the_float64_loop(int k, int pixels, int lanes, int outSpacing)
+    {
+        TapRow<Simd512, Vector512<float>>(k, pixels, lanes, outSpacing);
+        TapRow<Simd256, Vector256<float>>(k, pixels, lanes, outSpacing);
+    }
+
+    [Theory]
+    [InlineData(16, 16, 7, 3)]
+    [InlineData(32, 32, 16, 1)]
+    [InlineData(48, 64, 5, 4)]
+    public void Weight_tiles_match_the_float64_loop_and_add_to_the_accumulators(int k, int lanes, int pixels, int rows)
+    {
+        WeightTiles<Simd512, Vector512<float>>(k, lanes, pixels, rows);
+        WeightTiles<Simd256, Vector256<float>>(k, lanes, pixels, rows);
+    }
+
+    private static void ConvRow<TI, TV>(int k, int stride, int pixels, int lanes, bool bias) where TI : struct, ISimd<TV> where TV : struct
+    {
+        var rng = new Random(k * 131 + pixels);
+        var inputPixels = stride * pixels + 1;
+        float[] row0 = Values(rng, inputPixels * k), row1 = Values(rng, inputPixels * k), w = Values(rng, 4 * k * lanes),
+            b = Values(rng, lanes), output = new float[pixels * lanes];
+        foreach (var (col0, col1) in new[] { (0, 1), (1, 0) })   // the convolution and its transpose
+        {
+            fixed (float* r0 = row0, r1 = row1, wp = w, bp = b, o = output)
+                SymmetricConv2x2.ConvRow<TI, TV>(k, stride, r0, r1, col0, col1, wp, lanes, bias ? bp : null, o, pixels);
+            for (var p = 0; p < pixels; p++)
+                for (var lane = 0; lane < lanes; lane++)
+                {
+                    double expected = bias ? b[lane] : 0;
+                    for (var tap = 0; tap < 4; tap++)
+                    {
+                        var row = tap < 2 ? row0 : row1;
+                        var col = stride * p + (tap % 2 == 0 ? col0 : col1);
+                        for (var c = 0; c < k; c++) expected += (double)row[col * k + c] * w[(tap * k + c) * lanes + lane];
+                    }
+                    AssertNear(expected, output[p * lanes + lane], $"{typeof(TV).Name}: pixel {p}, lane {lane}, columns ({col0}, {col1})");
+                }
+        }
+    }
+
+    private static void TapRow<TI, TV>(int k, int pixels, int lanes, int outSpacing) where TI : struct, ISimd<TV> where TV : struct
+    {
+        var rng = new Random(k + pixels);
+        float[] src = Values(rng, pixels * k), w = Values(rng, k * lanes), output = Values(rng, pixels * outSpacing * lanes);
+        var untouched = (float[])output.Clone();
+        fixed (float* s = src, wp = w, o = output)
+            SymmetricConv2x2.TapRow<TI, TV>(k, s, wp, lanes, o, outSpacing * lanes, pixels);
+        for (var p = 0; p < pixels; p++)
+            for (var lane = 0; lane < lanes; lane++)
+            {
+                double expected = 0;
+                for (var c = 0; c < k; c++) expected += (double)src[p * k + c] * w[c * lanes + lane];
+                AssertNear(expected, output[p * outSpacing * lanes + lane], $"{typeof(TV).Name}: pixel {p}, lane {lane}");
+                for (var gap = 1; gap < outSpacing; gap++)
+                    Assert.Equal(untouched[(p * outSpacing + gap) * lanes + lane], output[(p * outSpacing + gap) * lanes + lane]);
+            }
+    }
+
+    private static void WeightTiles<TI, TV>(int k, int lanes, int pixels, int rows) where TI : struct, ISimd<TV> where TV : struct
+    {
+        var rng = new Random(k * lanes + rows);
+        const int rowGap = 3;   // rows of both inputs lie further apart than one row's pixels
+        long srcRowStride = pixels * k + rowGap, gyRowStride = pixels * lanes + rowGap;
+        float[] src = Values(rng, (int)(rows * srcRowStride)), gy = Values(rng, (int)(rows * gyRowStride));
+        var vectors = TI.WeightTileVectors(lanes);
+        int channels = TI.WeightTileAccumulators / vectors, width = TI.Width * vectors;
+        for (var c0 = 0; c0 < k; c0 += channels)
+            for (var l0 = 0; l0 < lanes; l0 += width)
+            {
+                var acc = Values(rng, k * lanes);
+                var before = (float[])acc.Clone();
+                fixed (float* s = src, g = gy, a = acc)
+                {
+                    float* at = s + c0, accAt = a + c0 * lanes + l0;
+                    switch (vectors)
+                    {
+                        case 4: ConvTiles.WeightTile<TI, TV, C4>(at, k, srcRowStride, g + l0, lanes, gyRowStride, pixels, rows, accAt); break;
+                        case 2: ConvTiles.WeightTile<TI, TV, C2>(at, k, srcRowStride, g + l0, lanes, gyRowStride, pixels, rows, accAt); break;
+                        default: ConvTiles.WeightTile<TI, TV, C1>(at, k, srcRowStride, g + l0, lanes, gyRowStride, pixels, rows, accAt); break;
+                    }
+                }
+                for (var j = 0; j < k; j++)
+                    for (var lane = 0; lane < lanes; lane++)
+                    {
+                        var inTile = j >= c0 && j < c0 + channels && lane >= l0 && lane < l0 + width;
+                        double expected = before[j * lanes + lane];
+                        if (inTile)
+                            for (var r = 0; r < rows; r++)
+                                for (var p = 0; p < pixels; p++)
+                                    expected += (double)src[r * srcRowStride + p * k + j] * gy[r * gyRowStride + p * lanes + lane];
+                        AssertNear(expected, acc[j * lanes + lane], $"{typeof(TV).Name}: tile ({c0}, {l0}), channel {j}, lane {lane}");
+                    }
+            }
+    }
+
+    private static float[] Values(Random rng, int count) => Enumerable.Range(0, count).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+
+    private static void AssertNear(double expected, float actual, string where) =>
+        Assert.True(Math.Abs(expected - actual) <= 1e-5 * (1 + Math.Abs(expected)), $"{where}: expected {expected}, got {actual}");
+}
