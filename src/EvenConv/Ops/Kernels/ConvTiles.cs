@@ -14,57 +14,87 @@ namespace EvenConv.Ops.Kernels;
 internal static unsafe class ConvTiles
 {
     /// <summary>
-    /// <c>out[r] = init + Σ_tap Σ_k src_tap[r·S·K + k] · w[tap][k]</c> for the <c>R</c> pixels r of one row tile and one
-    /// vector of output lanes, over <c>T</c> taps (4, or 1). <paramref name="s0"/>…<paramref name="s3"/> are the taps' inputs at
-    /// the tile's first pixel, pixel-major with <c>K</c> channels per pixel and consecutive output pixels <c>S</c> input
-    /// pixels apart (the stride); <paramref name="w"/> is tap-major <c>[T][K][lanes]</c>, already at this lane block,
-    /// <paramref name="lanes"/> floats per k; outputs are <paramref name="outStride"/> floats apart.
+    /// <c>out[r] = init + Σ_tap Σ_k src_tap[r·S·K + k] · w[tap][k]</c> for the <c>R</c> pixels r of one row tile and
+    /// <see cref="ISimd{TV}.RowTileVectors"/> vectors of output lanes, over <c>T</c> taps (4, or 1).
+    /// <paramref name="s0"/>…<paramref name="s3"/> are the taps' inputs at the tile's first pixel, pixel-major with
+    /// <c>K</c> channels per pixel and consecutive output pixels <c>S</c> input pixels apart (the stride);
+    /// <paramref name="w"/> is tap-major <c>[T][K][lanes]</c>, already at this lane block, <paramref name="lanes"/>
+    /// floats per k; outputs are <paramref name="outStride"/> floats apart. Accumulator j holds pixel j / V, lane vector
+    /// j % V.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void RowTile<TI, TV, TR, TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* o,
-        long outStride, TV init) where TI : struct, ISimd<TV> where TV : struct
+        long outStride, TV init0, TV init1) where TI : struct, ISimd<TV> where TV : struct
         where TR : struct, IConst where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst
     {
-        int r = TR.Value, k = TK.Value, p = TS.Value * TK.Value;
-        TV a0 = init, a1 = init, a2 = init, a3 = init, a4 = init, a5 = init, a6 = init,
-            a7 = init, a8 = init, a9 = init, a10 = init, a11 = init, a12 = init, a13 = init;
+        int r = TR.Value, k = TK.Value, p = TS.Value * TK.Value, v = TI.RowTileVectors, width = TI.Width;
+        // init0 and init1 start lane vectors 0 and 1 (with one lane vector they are the same).
+        TV a0 = init0, a1 = init1, a2 = init0, a3 = init1, a4 = init0, a5 = init1, a6 = init0,
+            a7 = init1, a8 = init0, a9 = init1, a10 = init0, a11 = init1, a12 = init0, a13 = init1;
         for (var t = 0; t < TT.Value; t++)
         {
             var s = t == 0 ? s0 : t == 1 ? s1 : t == 2 ? s2 : s3;
             var wt = w + t * k * lanes;
             for (var c = 0; c < k; c++, s++, wt += lanes)
             {
-                var wv = TI.Load(wt);
-                a0 = TI.Fma(TI.Splat(s[0]), wv, a0);
-                if (r > 1) a1 = TI.Fma(TI.Splat(s[p]), wv, a1);
-                if (r > 2) a2 = TI.Fma(TI.Splat(s[2 * p]), wv, a2);
-                if (r > 3) a3 = TI.Fma(TI.Splat(s[3 * p]), wv, a3);
-                if (r > 4) a4 = TI.Fma(TI.Splat(s[4 * p]), wv, a4);
-                if (r > 5) a5 = TI.Fma(TI.Splat(s[5 * p]), wv, a5);
-                if (r > 6) a6 = TI.Fma(TI.Splat(s[6 * p]), wv, a6);
-                if (r > 7) a7 = TI.Fma(TI.Splat(s[7 * p]), wv, a7);
-                if (r > 8) a8 = TI.Fma(TI.Splat(s[8 * p]), wv, a8);
-                if (r > 9) a9 = TI.Fma(TI.Splat(s[9 * p]), wv, a9);
-                if (r > 10) a10 = TI.Fma(TI.Splat(s[10 * p]), wv, a10);
-                if (r > 11) a11 = TI.Fma(TI.Splat(s[11 * p]), wv, a11);
-                if (r > 12) a12 = TI.Fma(TI.Splat(s[12 * p]), wv, a12);
-                if (r > 13) a13 = TI.Fma(TI.Splat(s[13 * p]), wv, a13);
+                var w0 = TI.Load(wt);
+                if (v == 1)
+                {
+                    a0 = TI.Fma(TI.Splat(s[0]), w0, a0);
+                    if (r > 1) a1 = TI.Fma(TI.Splat(s[p]), w0, a1);
+                    if (r > 2) a2 = TI.Fma(TI.Splat(s[2 * p]), w0, a2);
+                    if (r > 3) a3 = TI.Fma(TI.Splat(s[3 * p]), w0, a3);
+                    if (r > 4) a4 = TI.Fma(TI.Splat(s[4 * p]), w0, a4);
+                    if (r > 5) a5 = TI.Fma(TI.Splat(s[5 * p]), w0, a5);
+                    if (r > 6) a6 = TI.Fma(TI.Splat(s[6 * p]), w0, a6);
+                    if (r > 7) a7 = TI.Fma(TI.Splat(s[7 * p]), w0, a7);
+                    if (r > 8) a8 = TI.Fma(TI.Splat(s[8 * p]), w0, a8);
+                    if (r > 9) a9 = TI.Fma(TI.Splat(s[9 * p]), w0, a9);
+                    if (r > 10) a10 = TI.Fma(TI.Splat(s[10 * p]), w0, a10);
+                    if (r > 11) a11 = TI.Fma(TI.Splat(s[11 * p]), w0, a11);
+                    if (r > 12) a12 = TI.Fma(TI.Splat(s[12 * p]), w0, a12);
+                    if (r > 13) a13 = TI.Fma(TI.Splat(s[13 * p]), w0, a13);
+                }
+                else
+                {
+                    var w1 = TI.Load(wt + width);
+                    var b = TI.Splat(s[0]); a0 = TI.Fma(b, w0, a0); a1 = TI.Fma(b, w1, a1);
+                    if (r > 1) { b = TI.Splat(s[p]); a2 = TI.Fma(b, w0, a2); a3 = TI.Fma(b, w1, a3); }
+                    if (r > 2) { b = TI.Splat(s[2 * p]); a4 = TI.Fma(b, w0, a4); a5 = TI.Fma(b, w1, a5); }
+                    if (r > 3) { b = TI.Splat(s[3 * p]); a6 = TI.Fma(b, w0, a6); a7 = TI.Fma(b, w1, a7); }
+                    if (r > 4) { b = TI.Splat(s[4 * p]); a8 = TI.Fma(b, w0, a8); a9 = TI.Fma(b, w1, a9); }
+                    if (r > 5) { b = TI.Splat(s[5 * p]); a10 = TI.Fma(b, w0, a10); a11 = TI.Fma(b, w1, a11); }
+                    if (r > 6) { b = TI.Splat(s[6 * p]); a12 = TI.Fma(b, w0, a12); a13 = TI.Fma(b, w1, a13); }
+                }
             }
         }
-        TI.Store(a0, o);
-        if (r > 1) TI.Store(a1, o + outStride);
-        if (r > 2) TI.Store(a2, o + 2 * outStride);
-        if (r > 3) TI.Store(a3, o + 3 * outStride);
-        if (r > 4) TI.Store(a4, o + 4 * outStride);
-        if (r > 5) TI.Store(a5, o + 5 * outStride);
-        if (r > 6) TI.Store(a6, o + 6 * outStride);
-        if (r > 7) TI.Store(a7, o + 7 * outStride);
-        if (r > 8) TI.Store(a8, o + 8 * outStride);
-        if (r > 9) TI.Store(a9, o + 9 * outStride);
-        if (r > 10) TI.Store(a10, o + 10 * outStride);
-        if (r > 11) TI.Store(a11, o + 11 * outStride);
-        if (r > 12) TI.Store(a12, o + 12 * outStride);
-        if (r > 13) TI.Store(a13, o + 13 * outStride);
+        if (v == 1)
+        {
+            TI.Store(a0, o);
+            if (r > 1) TI.Store(a1, o + outStride);
+            if (r > 2) TI.Store(a2, o + 2 * outStride);
+            if (r > 3) TI.Store(a3, o + 3 * outStride);
+            if (r > 4) TI.Store(a4, o + 4 * outStride);
+            if (r > 5) TI.Store(a5, o + 5 * outStride);
+            if (r > 6) TI.Store(a6, o + 6 * outStride);
+            if (r > 7) TI.Store(a7, o + 7 * outStride);
+            if (r > 8) TI.Store(a8, o + 8 * outStride);
+            if (r > 9) TI.Store(a9, o + 9 * outStride);
+            if (r > 10) TI.Store(a10, o + 10 * outStride);
+            if (r > 11) TI.Store(a11, o + 11 * outStride);
+            if (r > 12) TI.Store(a12, o + 12 * outStride);
+            if (r > 13) TI.Store(a13, o + 13 * outStride);
+        }
+        else
+        {
+            TI.Store(a0, o); TI.Store(a1, o + width);
+            if (r > 1) { TI.Store(a2, o + outStride); TI.Store(a3, o + outStride + width); }
+            if (r > 2) { TI.Store(a4, o + 2 * outStride); TI.Store(a5, o + 2 * outStride + width); }
+            if (r > 3) { TI.Store(a6, o + 3 * outStride); TI.Store(a7, o + 3 * outStride + width); }
+            if (r > 4) { TI.Store(a8, o + 4 * outStride); TI.Store(a9, o + 4 * outStride + width); }
+            if (r > 5) { TI.Store(a10, o + 5 * outStride); TI.Store(a11, o + 5 * outStride + width); }
+            if (r > 6) { TI.Store(a12, o + 6 * outStride); TI.Store(a13, o + 6 * outStride + width); }
+        }
     }
 
     /// <summary>
@@ -103,27 +133,28 @@ internal static unsafe class ConvTiles
         {
             var r = (pixels - p) / (tiles - t);
             long at = p * step;
-            for (long lb = 0; lb < lanes; lb += TI.Width)
+            for (long lb = 0; lb < lanes; lb += TI.Width * TI.RowTileVectors)
             {
-                var init = bias is null ? default : TI.Load(bias + lb);
+                TV init = bias is null ? default : TI.Load(bias + lb),
+                    init1 = TI.RowTileVectors == 1 ? init : bias is null ? default : TI.Load(bias + lb + TI.Width);
                 var o = output + p * outStride + lb;
                 var wl = w + lb;
                 switch (r)
                 {
-                    case 1: RowTile<TI, TV, C1, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 2: RowTile<TI, TV, C2, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 3: RowTile<TI, TV, C3, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 4: RowTile<TI, TV, C4, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 5: RowTile<TI, TV, C5, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 6: RowTile<TI, TV, C6, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 7: RowTile<TI, TV, C7, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 8: RowTile<TI, TV, C8, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 9: RowTile<TI, TV, C9, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 10: RowTile<TI, TV, C10, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 11: RowTile<TI, TV, C11, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 12: RowTile<TI, TV, C12, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    case 13: RowTile<TI, TV, C13, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
-                    default: RowTile<TI, TV, C14, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init); break;
+                    case 1: RowTile<TI, TV, C1, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 2: RowTile<TI, TV, C2, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 3: RowTile<TI, TV, C3, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 4: RowTile<TI, TV, C4, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 5: RowTile<TI, TV, C5, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 6: RowTile<TI, TV, C6, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 7: RowTile<TI, TV, C7, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 8: RowTile<TI, TV, C8, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 9: RowTile<TI, TV, C9, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 10: RowTile<TI, TV, C10, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 11: RowTile<TI, TV, C11, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 12: RowTile<TI, TV, C12, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 13: RowTile<TI, TV, C13, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    default: RowTile<TI, TV, C14, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
                 }
             }
             p += r;
