@@ -33,10 +33,13 @@ public static class TrainStepReport
         double Value(string block, int layers, Func<TrainStepRow, double> f) => rows.Where(r => r.Block == block && r.Layers == layers).Select(f).DefaultIfEmpty(double.NaN).First();
         List<BarSeries> Bars(Func<TrainStepRow, double> f) => blocks.Select(b => new BarSeries(b, depths.Select(d => Value(b, d, f)).ToList())).ToList();
         var categories = depths.Select(d => $"{d} layers").ToList();
+        // Cost grows with depth, so the tallest bars are on the right: the legend goes over the shortest, on the left.
         Charts.SaveGroupedBars(Path.Combine(directory, stem + "_memory.png"),
-            new ChartOptions("Training-step peak memory", "network depth", "peak memory (MiB)"), categories, Bars(r => r.PeakBytes / 1048576.0));
+            new ChartOptions("Training-step peak memory", "network depth", "peak memory (MiB)") { Legend = LegendCorner.UpperLeft },
+            categories, Bars(r => r.PeakBytes / 1048576.0));
         Charts.SaveGroupedBars(Path.Combine(directory, stem + "_time.png"),
-            new ChartOptions("Training-step time", "network depth", "time per step (ms)"), categories, Bars(r => r.StepMs));
+            new ChartOptions("Training-step time", "network depth", "time per step (ms)") { Legend = LegendCorner.UpperLeft },
+            categories, Bars(r => r.StepMs));
         return [stem + ".json", stem + ".csv", stem + "_memory.png", stem + "_time.png"];
     }
 }
