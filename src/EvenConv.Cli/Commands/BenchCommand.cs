@@ -45,7 +45,7 @@ internal static class BenchCommand
                 options = options with { Shapes = sh.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseShape).ToList() };
             if (parse.GetValue(kinds) is { } k)
                 options = options with { Kinds = k.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => s.ToLowerInvariant()).ToList() };
-            AnsiConsole.MarkupLine($"[grey]threads {options.Threads ?? torch.get_num_threads()}, layout {options.Layout}, allocator {Markup.Escape(Runtime.AllocatorDescription())}, {options.Rounds} rounds[/]");
+            AnsiConsole.MarkupLine($"[grey]threads {options.Threads ?? torch.get_num_threads()}, layout {options.Layout}, allocator {Markup.Escape(Runtime.AllocatorDescription())}, C2sp kernels {Markup.Escape(Runtime.C2spKernelsDescription())}, {options.Rounds} rounds[/]");
             var result = ConvBenchmark.Run(options, line => Console.Error.WriteLine(line), cancel);
             Print(result);
             if (parse.GetValue(json) is { } path)

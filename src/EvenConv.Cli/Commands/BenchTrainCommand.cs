@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EvenConv.Benchmarks;
 using Spectre.Console;
+using TorchSharp;
 
 namespace EvenConv.Cli.Commands;
 
@@ -29,6 +30,7 @@ internal static class BenchTrainCommand
             };
             if (parse.GetValue(batch) is { } b) options = options with { Batch = b >= 1 ? b : throw new ArgumentException($"--batch must be at least 1, got {b}.") };
             if (parse.GetValue(rounds) is { } r) options = options with { Rounds = r >= 1 ? r : throw new ArgumentException($"--rounds must be at least 1, got {r}.") };
+            AnsiConsole.MarkupLineInterpolated($"[grey]threads {torch.get_num_threads()}, allocator {Runtime.AllocatorDescription()}, C2sp kernels {Runtime.C2spKernelsDescription()}, {options.Rounds} rounds[/]");
             var rows = TrainStepBenchmark.Run(options, line => Console.Error.WriteLine(line), cancel);
             var table = TrainStepReport.ToTable(rows);
             var view = new Table().AddColumns("layers", "block", "step ms", "img/s", "peak MiB", "estimate MiB", "params", "MMACs", "time ÷ c2sp", "memory ÷ c2sp");

@@ -32,7 +32,8 @@ public static class ConvBenchmark
                 rows.AddRange(RunShape(shape, kinds, options, progress, cancel));
             }
             var peak = options.MeasurePeak ? MeasurePeak(options, progress) : null;
-            return new ConvBenchmarkResult(rows, peak, options.Layout.ToString(), get_num_threads(), Runtime.AllocatorDescription(), options.Rounds);
+            return new ConvBenchmarkResult(rows, peak, options.Layout.ToString(), get_num_threads(), Runtime.AllocatorDescription(), options.Rounds,
+                Runtime.C2spKernelsDescription());
         }
         finally
         {

@@ -40,14 +40,16 @@ public sealed record ConvBenchmarkPeak(
     [property: JsonPropertyName("fwd_gflops")] double FwdGflops,
     [property: JsonPropertyName("fwd_bwd_gflops")] double FwdBwdGflops);
 
-/// <summary>Everything one run of <see cref="ConvBenchmark"/> measured, with the settings that decide speed.</summary>
+/// <summary>Everything one run of <see cref="ConvBenchmark"/> measured, with the settings that decide speed (C2spKernels:
+/// which C2sp kernels ran, e.g. "fused (AVX2; …)", <see cref="Runtime.C2spKernelsDescription"/>).</summary>
 public sealed record ConvBenchmarkResult(
     [property: JsonPropertyName("rows")] IReadOnlyList<ConvBenchmarkRow> Rows,
     [property: JsonPropertyName("peak")] ConvBenchmarkPeak? Peak,
     [property: JsonPropertyName("layout")] string Layout,
     [property: JsonPropertyName("threads")] int Threads,
     [property: JsonPropertyName("allocator")] string Allocator,
-    [property: JsonPropertyName("rounds")] int Rounds)
+    [property: JsonPropertyName("rounds")] int Rounds,
+    [property: JsonPropertyName("c2sp_kernels")] string C2spKernels)
 {
     /// <summary>The row of <paramref name="kind"/> at <paramref name="shape"/>, or null.</summary>
     public ConvBenchmarkRow? Find(ConvBenchmarkShape shape, string kind) =>

@@ -33,6 +33,7 @@ internal sealed unsafe class PreActivation : IDisposable
     /// <summary>Activates padded row <paramref name="r"/> (<see cref="SymmetricPadKernel.Geometry.Wp"/> pixels, written by
     /// <see cref="SymmetricPadKernel.PadRow"/> from the raw input) in place, then zeroes again what lies in the padding
     /// of each channel group: the padding is the convolution's, applied to the activation, so it must stay zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ActivatePaddedRow(SymmetricPadKernel.Geometry g, float* row, long r)
     {
         if (Simd.Wide) Activate<Simd512, Vector512<float>>(row, g.Wp);
