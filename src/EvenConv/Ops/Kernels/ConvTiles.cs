@@ -20,9 +20,10 @@ internal static unsafe class ConvTiles
     /// <c>K</c> channels per pixel and consecutive output pixels <c>S</c> input pixels apart (the stride);
     /// <paramref name="w"/> is tap-major <c>[T][K][lanes]</c>, already at this lane block, <paramref name="lanes"/>
     /// floats per k; outputs are <paramref name="outStride"/> floats apart. Accumulator j holds pixel j / V, lane vector
-    /// j % V.
+    /// j % V. A method of its own, not inlined into <see cref="Row{TI,TV,TK,TS,TT}"/>: the fourteen tile sizes inlined
+    /// there exhaust the JIT's inlining budget, and the <see cref="ISimd{TV}"/> members of the last ones then stay calls.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowTile<TI, TV, TR, TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* o,
         long outStride, TV init0, TV init1) where TI : struct, ISimd<TV> where TV : struct
         where TR : struct, IConst where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst
