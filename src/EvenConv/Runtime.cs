@@ -22,6 +22,20 @@ public static class Runtime
         return "glibc malloc (preload libtcmalloc_minimal.so.4 for flat memory and faster training)";
     }
 
+    /// <summary>Whether the JIT tiers this process's code (quick code first, re-compiled in the background later) or
+    /// compiles each method fully optimised on its first call. Tiering's background re-compilation competes with
+    /// libtorch's threads for the cores during a run's first tens of seconds, which slowed short benchmarks and the
+    /// first training steps by 10–20 % on 2 cores; the CLI turns it off (<c>TieredCompilation</c> in its project). An
+    /// application using the library chooses for itself: <c>&lt;TieredCompilation&gt;false&lt;/TieredCompilation&gt;</c>
+    /// in its project, or <c>DOTNET_TieredCompilation=0</c>.</summary>
+    public static string JitDescription()
+    {
+        var variable = Environment.GetEnvironmentVariable("DOTNET_TieredCompilation");
+        var tiered = variable is not null ? variable != "0"
+            : !AppContext.TryGetSwitch("System.Runtime.TieredCompilation", out var enabled) || enabled;
+        return tiered ? "tiered (background re-JIT during the first tens of seconds)" : "fully optimised on first call (tiering off)";
+    }
+
     /// <summary>How C2sp layers run on this CPU: with the fused kernels (AVX-512 or AVX2 with FMA: no padded tensor,
     /// see docs/performance.md) or, without either, by the plain route (pad into a tensor, then libtorch's
     /// convolution).</summary>

@@ -11,7 +11,7 @@ internal static class InfoCommand
 {
     public static Command Create()
     {
-        var command = new Command("info", "Show the TorchSharp runtime, threads, memory layout, allocator and native-library status.");
+        var command = new Command("info", "Show the TorchSharp runtime, threads, memory layout, allocator, C2sp kernels, JIT mode and native-library status.");
         command.SetAction(_ =>
         {
             var table = new Table().AddColumns("setting", "value");
@@ -20,6 +20,7 @@ internal static class InfoCommand
             table.AddRow("memory layout (default)", TensorLayout.Default.ToString());
             table.AddRow("allocator", Runtime.AllocatorDescription());
             table.AddRow("C2sp kernels", Runtime.C2spKernelsDescription());
+            table.AddRow("JIT", Runtime.JitDescription());
             table.AddRow("libstdc++", LibTorchSharpFix.HostStdCxxPath() ?? "not found");
             AnsiConsole.Write(table);
             return 0;
