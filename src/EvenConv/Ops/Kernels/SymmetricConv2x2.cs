@@ -10,7 +10,7 @@ namespace EvenConv.Ops.Kernels;
 /// stays in L1 cache. The plain route — pad into a new tensor, convolve with oneDNN, remake the padded tensor in
 /// backward, gather the input gradient out of the padded gradient — makes three extra passes over main memory per
 /// layer, which at the CIFAR shapes cost about as much as the 2×2 convolution itself; these kernels make none and run
-/// their inner loops at 3/4 of the FMA peak (<see cref="ConvTiles"/>). Equal to
+/// their inner loops at 3/4 of the FMA peak with AVX-512 (<see cref="ConvTiles"/>). Equal to
 /// <c>conv2d(SymmetricPad.Apply(x, 2), w, b)</c> up to float rounding; <see cref="Supports"/> says when they apply
 /// (AVX-512 or AVX2 with FMA, stride 1 or 2, no dilation or groups, 16–64 channels: the CIFAR widths); otherwise
 /// callers take the plain route.
