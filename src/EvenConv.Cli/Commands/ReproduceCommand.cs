@@ -10,7 +10,7 @@ internal static class ReproduceCommand
 {
     public static Command Create()
     {
-        var quick = new Option<bool>("--quick") { Description = "Short budgets (about 20 minutes on 2 cores); the report says so. Same as --budget quick." };
+        var quick = new Option<bool>("--quick") { Description = "Short budgets (6–10 minutes on 2 cores); the report says so. Same as --budget quick." };
         var budgetOption = new Option<Budget>("--budget") { Description = "tiny (seconds per experiment, a smoke check), quick or full.", DefaultValueFactory = _ => Budget.Full };
         var output = new Option<string>("--out") { Description = "Report folder (resumes the experiments already finished there).", DefaultValueFactory = _ => "report" };
         var data = new Option<string>("--data") { Description = "Data set for the training experiments: a name (fashion-mnist, cifar10, ...) or a path.", DefaultValueFactory = _ => "fashion-mnist" };

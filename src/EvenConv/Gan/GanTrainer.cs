@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using EvenConv.Data;
 using EvenConv.IO;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -152,7 +153,15 @@ public sealed class GanTrainer : IDisposable
         return Generator.Noise(_options.BatchSize, source);
     }
 
-    private int StepSeed(int step, int stream) => HashCode.Combine(_options.Seed, step, stream) & int.MaxValue;
+    private int StepSeed(int step, int stream) => StepSeed(_options.Seed, step, stream);
+
+    /// <summary>The seed of random stream <paramref name="stream"/> at step <paramref name="step"/> of a run seeded
+    /// <paramref name="seed"/>: a fixed hash, the same in every process, so a run resumed in a new process draws the
+    /// batches and noise an uninterrupted one would (<c>HashCode.Combine</c> is randomised per process).</summary>
+    internal static int StepSeed(int seed, int step, int stream) =>
+        (int)(new CounterRandom((uint)seed, step, stream, StreamKey).NextUInt64() >> 33);
+
+    private const ulong StreamKey = 0x47414E;   // "GAN": keeps these streams apart from the data pipeline's
 
     /// <summary>Images from the run's fixed sample noise (the first <paramref name="count"/> of it), in eval mode.</summary>
     public Tensor Samples(int count)

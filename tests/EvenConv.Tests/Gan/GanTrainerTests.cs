@@ -50,6 +50,17 @@ public class GanTrainerTests
         Assert.Equal(Losses(straightDir), Losses(resumedDir));
     }
 
+    /// <summary>The batches and noise of a step come from seeds that every process computes alike, so a run resumed in
+    /// a new process (the test above resumes in the same one) continues like an uninterrupted run. The expected values
+    /// are SplitMix64 (<see cref="EvenConv.Data.CounterRandom"/>'s algorithm) worked out independently in Python; a
+    /// per-process hash such as <c>HashCode.Combine</c> fails them.</summary>
+    [Theory]
+    [InlineData(0, 1, 0, 405062490)]
+    [InlineData(0, 1, 1, 1425215101)]
+    [InlineData(7, 123, 1001, 402728160)]
+    public void Step_seeds_are_the_same_in_every_process(int seed, int step, int stream, int expected) =>
+        Assert.Equal(expected, GanTrainer.StepSeed(seed, step, stream));
+
     [Fact]
     public void A_discriminator_that_wins_outright_ends_the_run_as_did_not_converge()
     {
