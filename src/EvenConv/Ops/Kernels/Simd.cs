@@ -55,7 +55,9 @@ internal unsafe interface ISimd<TV> where TV : struct
 /// <summary>Which instantiation of the kernels this CPU runs, decided once per process.</summary>
 internal static class Simd
 {
-    /// <summary>AVX-512 with 512-bit vectors: <see cref="Simd512"/>.</summary>
+    /// <summary>AVX-512 with 512-bit vectors: <see cref="Simd512"/>. Where the runtime declines 512-bit vectors
+    /// (<c>DOTNET_EnableAVX512=0</c>, or CPUs on which .NET prefers 256 bits by default to avoid frequency throttling;
+    /// <c>DOTNET_PreferredVectorBitWidth=512</c> overrides that), the AVX2 code runs.</summary>
     public static readonly bool Wide = Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     /// <summary>AVX2 with FMA, and no AVX-512: <see cref="Simd256"/>.</summary>
