@@ -14,58 +14,122 @@ namespace EvenConv.Ops.Kernels;
 internal static unsafe class ConvTiles
 {
     /// <summary>
-    /// <c>out[r] = init + Σ_tap Σ_k src_tap[r·S·K + k] · w[tap][k]</c> for the <c>R</c> pixels r of one row tile and
-    /// <see cref="ISimd{TV}.RowTileVectors"/> vectors of output lanes, over <c>T</c> taps (4, or 1).
-    /// <paramref name="s0"/>…<paramref name="s3"/> are the taps' inputs at the tile's first pixel, pixel-major with
-    /// <c>K</c> channels per pixel and consecutive output pixels <c>S</c> input pixels apart (the stride);
-    /// <paramref name="w"/> is tap-major <c>[T][K][lanes]</c>, already at this lane block, <paramref name="lanes"/>
-    /// floats per k; outputs are <paramref name="outStride"/> floats apart. Accumulator j holds pixel j / V, lane vector
-    /// j % V. A method of its own, not inlined into <see cref="Row{TI,TV,TK,TS,TT}"/>: the fourteen tile sizes inlined
+    /// <c>out[r] = init + Σ_tap Σ_k row_ty[(r·S + tx)·K + k] · w[tap][k]</c> for the <c>R</c> pixels r of one row tile and
+    /// <c>V</c> (<c>TVectors</c>) vectors of output lanes: with <c>T</c> = 4, the taps tap = 2·ty + tx of a 2×2 kernel
+    /// over <paramref name="row0"/> (ty = 0) and <paramref name="row1"/> (ty = 1) at stride <c>S</c>; with <c>T</c> = 1,
+    /// one tap over <paramref name="row0"/> (tx = 0). The rows are pixel-major with <c>K</c> channels per pixel, at the
+    /// tile's first pixel; <paramref name="w"/> is tap-major <c>[T][K][lanes]</c>, already at this lane block,
+    /// <paramref name="lanes"/> floats per k; outputs are <paramref name="outStride"/> floats apart. Accumulator j holds
+    /// pixel j / V, lane vector j % V.
+    /// At stride 1 the two taps of a kernel row read neighbouring pixels, so each input value loaded feeds both:
+    /// input pixel j goes to output j through tap tx = 0 and to output j − 1 through tx = 1 — R + 1 broadcasts per 2R·V
+    /// multiply-adds instead of 2R, where <see cref="ISimd{TV}.PairTaps"/> says so.
+    /// A method of its own, not inlined into <see cref="Row{TI,TV,TK,TS,TT,TVectors}"/>: the fourteen tile sizes inlined
     /// there exhaust the JIT's inlining budget, and the <see cref="ISimd{TV}"/> members of the last ones then stay calls.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTile<TI, TV, TR, TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* o,
+    private static void RowTile<TI, TV, TR, TK, TS, TT, TVectors>(float* row0, float* row1, float* w, long lanes, float* o,
         long outStride, TV init0, TV init1) where TI : struct, ISimd<TV> where TV : struct
-        where TR : struct, IConst where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst
+        where TR : struct, IConst where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst where TVectors : struct, IConst
     {
-        int r = TR.Value, k = TK.Value, p = TS.Value * TK.Value, v = TI.RowTileVectors, width = TI.Width;
+        int r = TR.Value, k = TK.Value, p = TS.Value * TK.Value, v = TVectors.Value, width = TI.Width;
         // init0 and init1 start lane vectors 0 and 1 (with one lane vector they are the same).
-        TV a0 = init0, a1 = init1, a2 = init0, a3 = init1, a4 = init0, a5 = init1, a6 = init0,
-            a7 = init1, a8 = init0, a9 = init1, a10 = init0, a11 = init1, a12 = init0, a13 = init1;
-        for (var t = 0; t < TT.Value; t++)
+        TV a0 = init0, a1 = init1, a2 = init0, a3 = init1, a4 = init0, a5 = init1, a6 = init0, a7 = init1, a8 = init0, a9 = init1,
+            a10 = init0, a11 = init1, a12 = init0, a13 = init1, a14 = init0, a15 = init1, a16 = init0, a17 = init1, a18 = init0,
+            a19 = init1, a20 = init0, a21 = init1, a22 = init0, a23 = init1, a24 = init0, a25 = init1, a26 = init0, a27 = init1;
+        if (Paired<TI, TV, TS, TT>())
         {
-            var s = t == 0 ? s0 : t == 1 ? s1 : t == 2 ? s2 : s3;
-            var wt = w + t * k * lanes;
-            for (var c = 0; c < k; c++, s++, wt += lanes)
+            for (var ty = 0; ty < 2; ty++)
             {
-                var w0 = TI.Load(wt);
-                if (v == 1)
+                var s = ty == 0 ? row0 : row1;
+                var wa = w + 2 * ty * k * lanes;   // tap tx = 0; tx = 1 follows k · lanes floats later
+                for (var c = 0; c < k; c++, s++, wa += lanes)
                 {
-                    a0 = TI.Fma(TI.Splat(s[0]), w0, a0);
-                    if (r > 1) a1 = TI.Fma(TI.Splat(s[p]), w0, a1);
-                    if (r > 2) a2 = TI.Fma(TI.Splat(s[2 * p]), w0, a2);
-                    if (r > 3) a3 = TI.Fma(TI.Splat(s[3 * p]), w0, a3);
-                    if (r > 4) a4 = TI.Fma(TI.Splat(s[4 * p]), w0, a4);
-                    if (r > 5) a5 = TI.Fma(TI.Splat(s[5 * p]), w0, a5);
-                    if (r > 6) a6 = TI.Fma(TI.Splat(s[6 * p]), w0, a6);
-                    if (r > 7) a7 = TI.Fma(TI.Splat(s[7 * p]), w0, a7);
-                    if (r > 8) a8 = TI.Fma(TI.Splat(s[8 * p]), w0, a8);
-                    if (r > 9) a9 = TI.Fma(TI.Splat(s[9 * p]), w0, a9);
-                    if (r > 10) a10 = TI.Fma(TI.Splat(s[10 * p]), w0, a10);
-                    if (r > 11) a11 = TI.Fma(TI.Splat(s[11 * p]), w0, a11);
-                    if (r > 12) a12 = TI.Fma(TI.Splat(s[12 * p]), w0, a12);
-                    if (r > 13) a13 = TI.Fma(TI.Splat(s[13 * p]), w0, a13);
+                    // x: the weights of tap tx = 0, y: tx = 1; b: input pixel j, for output j (x) and j − 1 (y).
+                    TV x0 = TI.Load(wa), y0 = TI.Load(wa + k * lanes), b;
+                    if (v == 1)
+                    {
+                        b = TI.Splat(s[0]); a0 = TI.Fma(b, x0, a0);
+                        { b = TI.Splat(s[1 * k]); a0 = TI.Fma(b, y0, a0); if (r > 1) a1 = TI.Fma(b, x0, a1); }
+                        if (r > 1) { b = TI.Splat(s[2 * k]); a1 = TI.Fma(b, y0, a1); if (r > 2) a2 = TI.Fma(b, x0, a2); }
+                        if (r > 2) { b = TI.Splat(s[3 * k]); a2 = TI.Fma(b, y0, a2); if (r > 3) a3 = TI.Fma(b, x0, a3); }
+                        if (r > 3) { b = TI.Splat(s[4 * k]); a3 = TI.Fma(b, y0, a3); if (r > 4) a4 = TI.Fma(b, x0, a4); }
+                        if (r > 4) { b = TI.Splat(s[5 * k]); a4 = TI.Fma(b, y0, a4); if (r > 5) a5 = TI.Fma(b, x0, a5); }
+                        if (r > 5) { b = TI.Splat(s[6 * k]); a5 = TI.Fma(b, y0, a5); if (r > 6) a6 = TI.Fma(b, x0, a6); }
+                        if (r > 6) { b = TI.Splat(s[7 * k]); a6 = TI.Fma(b, y0, a6); if (r > 7) a7 = TI.Fma(b, x0, a7); }
+                        if (r > 7) { b = TI.Splat(s[8 * k]); a7 = TI.Fma(b, y0, a7); if (r > 8) a8 = TI.Fma(b, x0, a8); }
+                        if (r > 8) { b = TI.Splat(s[9 * k]); a8 = TI.Fma(b, y0, a8); if (r > 9) a9 = TI.Fma(b, x0, a9); }
+                        if (r > 9) { b = TI.Splat(s[10 * k]); a9 = TI.Fma(b, y0, a9); if (r > 10) a10 = TI.Fma(b, x0, a10); }
+                        if (r > 10) { b = TI.Splat(s[11 * k]); a10 = TI.Fma(b, y0, a10); if (r > 11) a11 = TI.Fma(b, x0, a11); }
+                        if (r > 11) { b = TI.Splat(s[12 * k]); a11 = TI.Fma(b, y0, a11); if (r > 12) a12 = TI.Fma(b, x0, a12); }
+                        if (r > 12) { b = TI.Splat(s[13 * k]); a12 = TI.Fma(b, y0, a12); if (r > 13) a13 = TI.Fma(b, x0, a13); }
+                        if (r > 13) { b = TI.Splat(s[14 * k]); a13 = TI.Fma(b, y0, a13); }
+                    }
+                    else
+                    {
+                        TV x1 = TI.Load(wa + width), y1 = TI.Load(wa + k * lanes + width);
+                        b = TI.Splat(s[0]); a0 = TI.Fma(b, x0, a0); a1 = TI.Fma(b, x1, a1);
+                        { b = TI.Splat(s[1 * k]); a0 = TI.Fma(b, y0, a0); a1 = TI.Fma(b, y1, a1); if (r > 1) { a2 = TI.Fma(b, x0, a2); a3 = TI.Fma(b, x1, a3); } }
+                        if (r > 1) { b = TI.Splat(s[2 * k]); a2 = TI.Fma(b, y0, a2); a3 = TI.Fma(b, y1, a3); if (r > 2) { a4 = TI.Fma(b, x0, a4); a5 = TI.Fma(b, x1, a5); } }
+                        if (r > 2) { b = TI.Splat(s[3 * k]); a4 = TI.Fma(b, y0, a4); a5 = TI.Fma(b, y1, a5); if (r > 3) { a6 = TI.Fma(b, x0, a6); a7 = TI.Fma(b, x1, a7); } }
+                        if (r > 3) { b = TI.Splat(s[4 * k]); a6 = TI.Fma(b, y0, a6); a7 = TI.Fma(b, y1, a7); if (r > 4) { a8 = TI.Fma(b, x0, a8); a9 = TI.Fma(b, x1, a9); } }
+                        if (r > 4) { b = TI.Splat(s[5 * k]); a8 = TI.Fma(b, y0, a8); a9 = TI.Fma(b, y1, a9); if (r > 5) { a10 = TI.Fma(b, x0, a10); a11 = TI.Fma(b, x1, a11); } }
+                        if (r > 5) { b = TI.Splat(s[6 * k]); a10 = TI.Fma(b, y0, a10); a11 = TI.Fma(b, y1, a11); if (r > 6) { a12 = TI.Fma(b, x0, a12); a13 = TI.Fma(b, x1, a13); } }
+                        if (r > 6) { b = TI.Splat(s[7 * k]); a12 = TI.Fma(b, y0, a12); a13 = TI.Fma(b, y1, a13); if (r > 7) { a14 = TI.Fma(b, x0, a14); a15 = TI.Fma(b, x1, a15); } }
+                        if (r > 7) { b = TI.Splat(s[8 * k]); a14 = TI.Fma(b, y0, a14); a15 = TI.Fma(b, y1, a15); if (r > 8) { a16 = TI.Fma(b, x0, a16); a17 = TI.Fma(b, x1, a17); } }
+                        if (r > 8) { b = TI.Splat(s[9 * k]); a16 = TI.Fma(b, y0, a16); a17 = TI.Fma(b, y1, a17); if (r > 9) { a18 = TI.Fma(b, x0, a18); a19 = TI.Fma(b, x1, a19); } }
+                        if (r > 9) { b = TI.Splat(s[10 * k]); a18 = TI.Fma(b, y0, a18); a19 = TI.Fma(b, y1, a19); if (r > 10) { a20 = TI.Fma(b, x0, a20); a21 = TI.Fma(b, x1, a21); } }
+                        if (r > 10) { b = TI.Splat(s[11 * k]); a20 = TI.Fma(b, y0, a20); a21 = TI.Fma(b, y1, a21); if (r > 11) { a22 = TI.Fma(b, x0, a22); a23 = TI.Fma(b, x1, a23); } }
+                        if (r > 11) { b = TI.Splat(s[12 * k]); a22 = TI.Fma(b, y0, a22); a23 = TI.Fma(b, y1, a23); if (r > 12) { a24 = TI.Fma(b, x0, a24); a25 = TI.Fma(b, x1, a25); } }
+                        if (r > 12) { b = TI.Splat(s[13 * k]); a24 = TI.Fma(b, y0, a24); a25 = TI.Fma(b, y1, a25); }
+                    }
                 }
-                else
+            }
+        }
+        else
+        {
+            for (var t = 0; t < TT.Value; t++)
+            {
+                var s = (t < 2 ? row0 : row1) + (t & 1) * k;
+                var wt = w + t * k * lanes;
+                for (var c = 0; c < k; c++, s++, wt += lanes)
                 {
-                    var w1 = TI.Load(wt + width);
-                    var b = TI.Splat(s[0]); a0 = TI.Fma(b, w0, a0); a1 = TI.Fma(b, w1, a1);
-                    if (r > 1) { b = TI.Splat(s[p]); a2 = TI.Fma(b, w0, a2); a3 = TI.Fma(b, w1, a3); }
-                    if (r > 2) { b = TI.Splat(s[2 * p]); a4 = TI.Fma(b, w0, a4); a5 = TI.Fma(b, w1, a5); }
-                    if (r > 3) { b = TI.Splat(s[3 * p]); a6 = TI.Fma(b, w0, a6); a7 = TI.Fma(b, w1, a7); }
-                    if (r > 4) { b = TI.Splat(s[4 * p]); a8 = TI.Fma(b, w0, a8); a9 = TI.Fma(b, w1, a9); }
-                    if (r > 5) { b = TI.Splat(s[5 * p]); a10 = TI.Fma(b, w0, a10); a11 = TI.Fma(b, w1, a11); }
-                    if (r > 6) { b = TI.Splat(s[6 * p]); a12 = TI.Fma(b, w0, a12); a13 = TI.Fma(b, w1, a13); }
+                    var w0 = TI.Load(wt);
+                    if (v == 1)
+                    {
+                        a0 = TI.Fma(TI.Splat(s[0]), w0, a0);
+                        if (r > 1) a1 = TI.Fma(TI.Splat(s[p]), w0, a1);
+                        if (r > 2) a2 = TI.Fma(TI.Splat(s[2 * p]), w0, a2);
+                        if (r > 3) a3 = TI.Fma(TI.Splat(s[3 * p]), w0, a3);
+                        if (r > 4) a4 = TI.Fma(TI.Splat(s[4 * p]), w0, a4);
+                        if (r > 5) a5 = TI.Fma(TI.Splat(s[5 * p]), w0, a5);
+                        if (r > 6) a6 = TI.Fma(TI.Splat(s[6 * p]), w0, a6);
+                        if (r > 7) a7 = TI.Fma(TI.Splat(s[7 * p]), w0, a7);
+                        if (r > 8) a8 = TI.Fma(TI.Splat(s[8 * p]), w0, a8);
+                        if (r > 9) a9 = TI.Fma(TI.Splat(s[9 * p]), w0, a9);
+                        if (r > 10) a10 = TI.Fma(TI.Splat(s[10 * p]), w0, a10);
+                        if (r > 11) a11 = TI.Fma(TI.Splat(s[11 * p]), w0, a11);
+                        if (r > 12) a12 = TI.Fma(TI.Splat(s[12 * p]), w0, a12);
+                        if (r > 13) a13 = TI.Fma(TI.Splat(s[13 * p]), w0, a13);
+                    }
+                    else
+                    {
+                        var w1 = TI.Load(wt + width);
+                        var b = TI.Splat(s[0]); a0 = TI.Fma(b, w0, a0); a1 = TI.Fma(b, w1, a1);
+                        if (r > 1) { b = TI.Splat(s[p]); a2 = TI.Fma(b, w0, a2); a3 = TI.Fma(b, w1, a3); }
+                        if (r > 2) { b = TI.Splat(s[2 * p]); a4 = TI.Fma(b, w0, a4); a5 = TI.Fma(b, w1, a5); }
+                        if (r > 3) { b = TI.Splat(s[3 * p]); a6 = TI.Fma(b, w0, a6); a7 = TI.Fma(b, w1, a7); }
+                        if (r > 4) { b = TI.Splat(s[4 * p]); a8 = TI.Fma(b, w0, a8); a9 = TI.Fma(b, w1, a9); }
+                        if (r > 5) { b = TI.Splat(s[5 * p]); a10 = TI.Fma(b, w0, a10); a11 = TI.Fma(b, w1, a11); }
+                        if (r > 6) { b = TI.Splat(s[6 * p]); a12 = TI.Fma(b, w0, a12); a13 = TI.Fma(b, w1, a13); }
+                        if (r > 7) { b = TI.Splat(s[7 * p]); a14 = TI.Fma(b, w0, a14); a15 = TI.Fma(b, w1, a15); }
+                        if (r > 8) { b = TI.Splat(s[8 * p]); a16 = TI.Fma(b, w0, a16); a17 = TI.Fma(b, w1, a17); }
+                        if (r > 9) { b = TI.Splat(s[9 * p]); a18 = TI.Fma(b, w0, a18); a19 = TI.Fma(b, w1, a19); }
+                        if (r > 10) { b = TI.Splat(s[10 * p]); a20 = TI.Fma(b, w0, a20); a21 = TI.Fma(b, w1, a21); }
+                        if (r > 11) { b = TI.Splat(s[11 * p]); a22 = TI.Fma(b, w0, a22); a23 = TI.Fma(b, w1, a23); }
+                        if (r > 12) { b = TI.Splat(s[12 * p]); a24 = TI.Fma(b, w0, a24); a25 = TI.Fma(b, w1, a25); }
+                        if (r > 13) { b = TI.Splat(s[13 * p]); a26 = TI.Fma(b, w0, a26); a27 = TI.Fma(b, w1, a27); }
+                    }
                 }
             }
         }
@@ -95,21 +159,39 @@ internal static unsafe class ConvTiles
             if (r > 4) { TI.Store(a8, o + 4 * outStride); TI.Store(a9, o + 4 * outStride + width); }
             if (r > 5) { TI.Store(a10, o + 5 * outStride); TI.Store(a11, o + 5 * outStride + width); }
             if (r > 6) { TI.Store(a12, o + 6 * outStride); TI.Store(a13, o + 6 * outStride + width); }
+            if (r > 7) { TI.Store(a14, o + 7 * outStride); TI.Store(a15, o + 7 * outStride + width); }
+            if (r > 8) { TI.Store(a16, o + 8 * outStride); TI.Store(a17, o + 8 * outStride + width); }
+            if (r > 9) { TI.Store(a18, o + 9 * outStride); TI.Store(a19, o + 9 * outStride + width); }
+            if (r > 10) { TI.Store(a20, o + 10 * outStride); TI.Store(a21, o + 10 * outStride + width); }
+            if (r > 11) { TI.Store(a22, o + 11 * outStride); TI.Store(a23, o + 11 * outStride + width); }
+            if (r > 12) { TI.Store(a24, o + 12 * outStride); TI.Store(a25, o + 12 * outStride + width); }
+            if (r > 13) { TI.Store(a26, o + 13 * outStride); TI.Store(a27, o + 13 * outStride + width); }
         }
     }
+
+    /// <summary>True where <see cref="RowTile{TI,TV,TR,TK,TS,TT,TVectors}"/> shares each broadcast between the two
+    /// taps of a kernel row: a 2×2 kernel at stride 1, on a width that gains by it (<see cref="ISimd{TV}.PairTaps"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Paired<TI, TV, TS, TT>() where TI : struct, ISimd<TV> where TV : struct where TS : struct, IConst where TT : struct, IConst =>
+        TI.PairTaps && TS.Value == 1 && TT.Value == 4;
+
+    /// <summary>The most pixels a row tile of <paramref name="vectors"/> lane vectors keeps in registers: accumulators
+    /// for each, the weight vectors (two taps' when paired) and one broadcast input: 14 with AVX-512 (13 paired with two
+    /// vectors), 6 with AVX2.</summary>
+    private static int MaxTilePixels<TI, TV>(bool paired, int vectors) where TI : struct, ISimd<TV> where TV : struct =>
+        Math.Min(14, (TI.Registers - (paired ? 2 : 1) * vectors - 1) / vectors);
 
     /// <summary>
     /// One output row of a 2×2 convolution over two pixel-major input rows, <paramref name="row0"/> for the taps ty = 0
     /// and <paramref name="row1"/> for ty = 1 (K channels per pixel): <c>out[p] = bias + Σ_{ty,tx} Σ_k
-    /// row_ty[(S·p + col_tx)·K + k] · w[2ty + tx][k]</c> for p &lt; <paramref name="pixels"/>, stride S, with the column
-    /// offsets col_0 = <paramref name="col0"/> and col_1 = <paramref name="col1"/> of the taps tx = 0 and 1 (0 and 1 for
-    /// a convolution, 1 and 0 for its transpose). Outputs are <paramref name="lanes"/> floats apart.
+    /// row_ty[(S·p + tx)·K + k] · w[2ty + tx][k]</c> for p &lt; <paramref name="pixels"/>, stride S. Outputs are
+    /// <paramref name="lanes"/> floats apart.
     /// </summary>
-    public static void ConvRow<TI, TV, TK, TS>(float* row0, float* row1, int col0, int col1, float* w, long lanes, float* bias,
-        float* output, int pixels) where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst where TS : struct, IConst
+    public static void ConvRow<TI, TV, TK, TS>(float* row0, float* row1, float* w, long lanes, float* bias, float* output, int pixels)
+        where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst where TS : struct, IConst
     {
-        long k = TK.Value;
-        Row<TI, TV, TK, TS, C4>(row0 + col0 * k, row0 + col1 * k, row1 + col0 * k, row1 + col1 * k, w, lanes, bias, output, lanes, pixels);
+        if (TI.RowTileVectors(lanes) == 2) Row<TI, TV, TK, TS, C4, C2>(row0, row1, w, lanes, bias, output, lanes, pixels);
+        else Row<TI, TV, TK, TS, C4, C1>(row0, row1, w, lanes, bias, output, lanes, pixels);
     }
 
     /// <summary>
@@ -118,44 +200,48 @@ internal static unsafe class ConvTiles
     /// 2×2 convolution receives exactly one tap).
     /// </summary>
     public static void TapRow<TI, TV, TK>(float* src, float* w, long lanes, float* output, long outStride, int pixels)
-        where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst =>
-        Row<TI, TV, TK, C1, C1>(src, src, src, src, w, lanes, null, output, outStride, pixels);
+        where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst
+    {
+        if (TI.RowTileVectors(lanes) == 2) Row<TI, TV, TK, C1, C1, C2>(src, src, w, lanes, null, output, outStride, pixels);
+        else Row<TI, TV, TK, C1, C1, C1>(src, src, w, lanes, null, output, outStride, pixels);
+    }
 
-    /// <summary>Cuts a row into near-equal tiles of at most <see cref="ISimd{TV}.RowTilePixels"/> pixels (so no tile runs
-    /// with a fraction of the registers) and sweeps each over all lane blocks.</summary>
+    /// <summary>Cuts a row into near-equal tiles of at most <see cref="MaxTilePixels"/> pixels (so no tile runs with a
+    /// fraction of the registers) and sweeps each over all lane blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row<TI, TV, TK, TS, TT>(float* s0, float* s1, float* s2, float* s3, float* w, long lanes, float* bias,
-        float* output, long outStride, int pixels) where TI : struct, ISimd<TV> where TV : struct
-        where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst
+    private static void Row<TI, TV, TK, TS, TT, TVectors>(float* row0, float* row1, float* w, long lanes, float* bias, float* output,
+        long outStride, int pixels) where TI : struct, ISimd<TV> where TV : struct
+        where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst where TVectors : struct, IConst
     {
         long step = TS.Value * TK.Value;
-        var tiles = (pixels + TI.RowTilePixels - 1) / TI.RowTilePixels;
+        var most = MaxTilePixels<TI, TV>(Paired<TI, TV, TS, TT>(), TVectors.Value);
+        var tiles = (pixels + most - 1) / most;
         for (int t = 0, p = 0; t < tiles; t++)
         {
             var r = (pixels - p) / (tiles - t);
-            long at = p * step;
-            for (long lb = 0; lb < lanes; lb += TI.Width * TI.RowTileVectors)
+            float* r0 = row0 + p * step, r1 = row1 + p * step;
+            for (long lb = 0; lb < lanes; lb += TI.Width * TVectors.Value)
             {
                 TV init = bias is null ? default : TI.Load(bias + lb),
-                    init1 = TI.RowTileVectors == 1 ? init : bias is null ? default : TI.Load(bias + lb + TI.Width);
+                    init1 = TVectors.Value == 1 ? init : bias is null ? default : TI.Load(bias + lb + TI.Width);
                 var o = output + p * outStride + lb;
                 var wl = w + lb;
                 switch (r)
                 {
-                    case 1: RowTile<TI, TV, C1, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 2: RowTile<TI, TV, C2, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 3: RowTile<TI, TV, C3, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 4: RowTile<TI, TV, C4, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 5: RowTile<TI, TV, C5, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 6: RowTile<TI, TV, C6, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 7: RowTile<TI, TV, C7, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 8: RowTile<TI, TV, C8, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 9: RowTile<TI, TV, C9, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 10: RowTile<TI, TV, C10, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 11: RowTile<TI, TV, C11, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 12: RowTile<TI, TV, C12, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    case 13: RowTile<TI, TV, C13, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
-                    default: RowTile<TI, TV, C14, TK, TS, TT>(s0 + at, s1 + at, s2 + at, s3 + at, wl, lanes, o, outStride, init, init1); break;
+                    case 1: RowTile<TI, TV, C1, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 2: RowTile<TI, TV, C2, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 3: RowTile<TI, TV, C3, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 4: RowTile<TI, TV, C4, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 5: RowTile<TI, TV, C5, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 6: RowTile<TI, TV, C6, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 7: RowTile<TI, TV, C7, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 8: RowTile<TI, TV, C8, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 9: RowTile<TI, TV, C9, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 10: RowTile<TI, TV, C10, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 11: RowTile<TI, TV, C11, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 12: RowTile<TI, TV, C12, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 13: RowTile<TI, TV, C13, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    default: RowTile<TI, TV, C14, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
                 }
             }
             p += r;

@@ -5,7 +5,8 @@ namespace EvenConv.Ops.Kernels;
 /// <summary>
 /// One thread's share of the input gradient of the fused 2×2 convolution: input row i gathers each channel group
 /// from row i + top (of that group) of the padded input's gradient, which is made row by row into a ring of two
-/// buffers — at stride 1 as the transposed convolution of upstream rows q and q − 1, at stride 2 as one tap per pixel.
+/// buffers — at stride 1 as the convolution of upstream rows q − 1 and q with the turned kernel
+/// (<see cref="PackedWeight.ForInputGradient"/>), at stride 2 as one tap per pixel.
 /// With a <see cref="PreActivation"/> the row is the gradient of the activation, and goes straight on, while in cache,
 /// through the clamp's mask and into batch norm's sums.
 /// </summary>
@@ -59,7 +60,7 @@ internal sealed unsafe class InputGradientRows : IDisposable
     {
         if (stride == 1)
         {
-            SymmetricConv2x2.ConvRow((int)k, 1, upstream.Get(n, q), upstream.Get(n, q - 1), 1, 0, weight, lanes, null, dst, (int)g.Wp);
+            SymmetricConv2x2.ConvRow((int)k, 1, upstream.Get(n, q - 1), upstream.Get(n, q), weight, lanes, null, dst, (int)g.Wp);
             return;
         }
         // Stride 2: the windows do not overlap, so padded pixel (q, j) gets only tap (q mod 2, j mod 2) of upstream
@@ -68,7 +69,7 @@ internal sealed unsafe class InputGradientRows : IDisposable
         if (q >= 2 * ho) { NativeMemory.Clear(dst, (nuint)(g.Wp * lanes * sizeof(float))); return; }
         var src = upstream.Get(n, q / 2) + k;   // past the zero pixel in front
         for (var tx = 0; tx < 2; tx++)
-            SymmetricConv2x2.TapRow((int)k, src, weight + (2 * (q & 1) + tx) * k * lanes, lanes, dst + tx * lanes, 2 * lanes, (int)wo);
+            SymmetricConv2x2.TapRow((int)k, src, weight + PackedWeight.TurnedTap(q & 1, tx) * k * lanes, lanes, dst + tx * lanes, 2 * lanes, (int)wo);
         if (g.Wp * lanes > covered) NativeMemory.Clear(dst + covered, (nuint)((g.Wp * lanes - covered) * sizeof(float)));
     }
 

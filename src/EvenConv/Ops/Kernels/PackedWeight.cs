@@ -6,18 +6,20 @@ namespace EvenConv.Ops.Kernels;
 /// <summary>
 /// A 2×2 kernel (C_out, C_in, 2, 2), in any memory layout, repacked tap-major for the row kernels: <c>[tap][k][lanes]</c>
 /// with the reduction channel k outside and the 16-lane vectors inside, tap = 2·ty + tx. The forward reduces over
-/// input channels (lanes = output channels); the input gradient reduces over output channels (lanes = input channels).
+/// input channels (lanes = output channels); the input gradient reduces over output channels (lanes = input channels)
+/// and is a convolution too, with the kernel turned by 180°.
 /// </summary>
 internal sealed unsafe class PackedWeight : IDisposable
 {
     private readonly Tensor packed;
 
     // libtorch's own transpose copy (one parallel pass) makes the packed layout; its buffers are 64-byte aligned.
-    private PackedWeight(Tensor weight, params long[] order)
+    private PackedWeight(Tensor weight, bool rotate, params long[] order)
     {
         using var _ = no_grad();
         using var detached = weight.detach();
-        using var permuted = detached.permute(order);
+        using var turned = rotate ? detached.flip(2, 3) : null;
+        using var permuted = (turned ?? detached).permute(order);
         packed = permuted.contiguous();
         Data = (float*)TensorMemory.Address(packed);
     }
@@ -26,10 +28,15 @@ internal sealed unsafe class PackedWeight : IDisposable
     public float* Data { get; }
 
     /// <summary><c>[tap][c_in][c_out]</c>.</summary>
-    public static PackedWeight ForForward(Tensor weight) => new(weight, 2, 3, 1, 0);
+    public static PackedWeight ForForward(Tensor weight) => new(weight, false, 2, 3, 1, 0);
 
-    /// <summary><c>[tap][c_out][c_in]</c>.</summary>
-    public static PackedWeight ForInputGradient(Tensor weight) => new(weight, 2, 3, 0, 1);
+    /// <summary><c>[tap][c_out][c_in]</c> of the kernel turned by 180° (tap (ty, tx) holds w[1 − ty, 1 − tx]): the
+    /// padded input's gradient is its convolution with the upstream gradient, zero-extended by one pixel on each side.</summary>
+    public static PackedWeight ForInputGradient(Tensor weight) => new(weight, true, 2, 3, 0, 1);
+
+    /// <summary>Where tap (<paramref name="ty"/>, <paramref name="tx"/>) of the original kernel lies in a packing made by
+    /// <see cref="ForInputGradient"/>, in taps.</summary>
+    public static int TurnedTap(long ty, long tx) => (int)(3 - 2 * ty - tx);
 
     /// <summary>The sum of <c>[tap][c_in][c_out]</c> accumulators as a tensor shaped and laid out like
     /// <paramref name="weight"/>. The sum is taken into the first accumulator, in list order.</summary>
