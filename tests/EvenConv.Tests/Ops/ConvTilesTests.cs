@@ -58,7 +58,7 @@ public unsafe class ConvTilesTests
         float[] row0 = Values(rng, inputPixels * k), row1 = Values(rng, inputPixels * k), w = Values(rng, 4 * k * lanes),
             b = Values(rng, lanes), output = new float[pixels * lanes];
         fixed (float* r0 = row0, r1 = row1, wp = w, bp = b, o = output)
-            SymmetricConv2x2.ConvRow<TI, TV>(k, stride, r0, r1, wp, lanes, bias ? bp : null, o, pixels);
+            SymmetricConv2x2.ConvRow<TI, TV>(k, stride, r0, r1, wp, lanes, lanes, bias ? bp : null, o, pixels);
         for (var p = 0; p < pixels; p++)
             for (var lane = 0; lane < lanes; lane++)
             {

@@ -184,14 +184,15 @@ internal static unsafe class ConvTiles
     /// <summary>
     /// One output row of a 2×2 convolution over two pixel-major input rows, <paramref name="row0"/> for the taps ty = 0
     /// and <paramref name="row1"/> for ty = 1 (K channels per pixel): <c>out[p] = bias + Σ_{ty,tx} Σ_k
-    /// row_ty[(S·p + tx)·K + k] · w[2ty + tx][k]</c> for p &lt; <paramref name="pixels"/>, stride S. Outputs are
-    /// <paramref name="lanes"/> floats apart.
+    /// row_ty[(S·p + tx)·K + k] · w[2ty + tx][k]</c> for p &lt; <paramref name="pixels"/>, stride S, and the first
+    /// <paramref name="laneCount"/> (a multiple of 16) of the <paramref name="lanes"/> output channels that the weight
+    /// rows and the output pixels hold.
     /// </summary>
-    public static void ConvRow<TI, TV, TK, TS>(float* row0, float* row1, float* w, long lanes, float* bias, float* output, int pixels)
-        where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst where TS : struct, IConst
+    public static void ConvRow<TI, TV, TK, TS>(float* row0, float* row1, float* w, long lanes, long laneCount, float* bias, float* output,
+        int pixels) where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst where TS : struct, IConst
     {
-        if (TI.RowTileVectors(lanes) == 2) Row<TI, TV, TK, TS, C4, C2>(row0, row1, w, lanes, bias, output, lanes, pixels);
-        else Row<TI, TV, TK, TS, C4, C1>(row0, row1, w, lanes, bias, output, lanes, pixels);
+        if (TI.RowTileVectors(laneCount) == 2) Row<TI, TV, TK, TS, C4, C2>(row0, row1, w, lanes, laneCount, bias, output, lanes, pixels);
+        else Row<TI, TV, TK, TS, C4, C1>(row0, row1, w, lanes, laneCount, bias, output, lanes, pixels);
     }
 
     /// <summary>
@@ -202,14 +203,15 @@ internal static unsafe class ConvTiles
     public static void TapRow<TI, TV, TK>(float* src, float* w, long lanes, float* output, long outStride, int pixels)
         where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst
     {
-        if (TI.RowTileVectors(lanes) == 2) Row<TI, TV, TK, C1, C1, C2>(src, src, w, lanes, null, output, outStride, pixels);
-        else Row<TI, TV, TK, C1, C1, C1>(src, src, w, lanes, null, output, outStride, pixels);
+        if (TI.RowTileVectors(lanes) == 2) Row<TI, TV, TK, C1, C1, C2>(src, src, w, lanes, lanes, null, output, outStride, pixels);
+        else Row<TI, TV, TK, C1, C1, C1>(src, src, w, lanes, lanes, null, output, outStride, pixels);
     }
 
     /// <summary>Cuts a row into near-equal tiles of at most <see cref="MaxTilePixels"/> pixels (so no tile runs with a
-    /// fraction of the registers) and sweeps each over all lane blocks.</summary>
+    /// fraction of the registers) and sweeps each over the lane blocks of the first <paramref name="laneCount"/> of
+    /// <paramref name="lanes"/> output channels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row<TI, TV, TK, TS, TT, TVectors>(float* row0, float* row1, float* w, long lanes, float* bias, float* output,
+    private static void Row<TI, TV, TK, TS, TT, TVectors>(float* row0, float* row1, float* w, long lanes, long laneCount, float* bias, float* output,
         long outStride, int pixels) where TI : struct, ISimd<TV> where TV : struct
         where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst where TVectors : struct, IConst
     {
@@ -220,7 +222,7 @@ internal static unsafe class ConvTiles
         {
             var r = (pixels - p) / (tiles - t);
             float* r0 = row0 + p * step, r1 = row1 + p * step;
-            for (long lb = 0; lb < lanes; lb += TI.Width * TVectors.Value)
+            for (long lb = 0; lb < laneCount; lb += TI.Width * TVectors.Value)
             {
                 TV init = bias is null ? default : TI.Load(bias + lb),
                     init1 = TVectors.Value == 1 ? init : bias is null ? default : TI.Load(bias + lb + TI.Width);

@@ -46,28 +46,31 @@ internal sealed unsafe class PaddedRows : IDisposable
 }
 
 /// <summary>Upstream-gradient rows with one zero pixel on each side, so that the transposed convolution of the
-/// padded border needs no edge cases; rows outside the map read as zeros.</summary>
+/// padded border needs no edge cases; rows outside the map read as zeros. The last <c>slots</c> rows asked for are
+/// held.</summary>
 internal sealed unsafe class ExtendedRows : IDisposable
 {
     private readonly float* gy, buffer, zeros;
     private readonly long h, w, k, rowFloats;
-    private readonly long[] held = [-1, -1];
+    private readonly long[] held;
 
-    public ExtendedRows(float* gradOutput, long height, long width, long channels)
+    public ExtendedRows(float* gradOutput, long height, long width, long channels, int slots)
     {
         gy = gradOutput;
         (h, w, k) = (height, width, channels);
         rowFloats = (w + 2) * k;
-        var bytes = (nuint)(3 * rowFloats * sizeof(float));
+        held = Enumerable.Repeat(-1L, slots).ToArray();
+        var bytes = (nuint)((slots + 1) * rowFloats * sizeof(float));
         buffer = (float*)NativeMemory.AlignedAlloc(bytes, 64);
         NativeMemory.Clear(buffer, bytes);   // border pixels stay zero; interiors are overwritten
-        zeros = buffer + 2 * rowFloats;
+        zeros = buffer + slots * rowFloats;
     }
 
+    /// <summary>Row <paramref name="row"/> of image <paramref name="n"/>, extended, at its zero pixel in front.</summary>
     public float* Get(long n, long row)
     {
         if (row < 0 || row >= h) return zeros;
-        var slot = row & 1;
+        var slot = row % held.Length;
         var dst = buffer + slot * rowFloats;
         if (held[slot] != n * h + row)
         {

@@ -64,7 +64,7 @@ internal static unsafe class SymmetricConv2x2
             for (var row = first; row < end; row++)
             {
                 long n = row / ho, h = row % ho;
-                ConvRow((int)g.C, stride, rows.Get(x, n, stride * h), rows.Get(x, n, stride * h + 1), w, lanes, b, y + row * wo * lanes, (int)wo);
+                ConvRow((int)g.C, stride, rows.Get(x, n, stride * h), rows.Get(x, n, stride * h + 1), w, lanes, lanes, b, y + row * wo * lanes, (int)wo);
             }
         });
         return output;
@@ -131,25 +131,28 @@ internal static unsafe class SymmetricConv2x2
         }
     }
 
-    internal static void ConvRow(int k, int stride, float* row0, float* row1, float* w, long lanes, float* bias, float* output, int pixels)
+    /// <summary>One output row (<see cref="ConvTiles.ConvRow{TI,TV,TK,TS}"/>) for the first <paramref name="laneCount"/>
+    /// of <paramref name="lanes"/> output channels.</summary>
+    internal static void ConvRow(int k, int stride, float* row0, float* row1, float* w, long lanes, long laneCount, float* bias, float* output,
+        int pixels)
     {
-        if (Simd.Wide) ConvRow<Simd512, Vector512<float>>(k, stride, row0, row1, w, lanes, bias, output, pixels);
-        else ConvRow<Simd256, Vector256<float>>(k, stride, row0, row1, w, lanes, bias, output, pixels);
+        if (Simd.Wide) ConvRow<Simd512, Vector512<float>>(k, stride, row0, row1, w, lanes, laneCount, bias, output, pixels);
+        else ConvRow<Simd256, Vector256<float>>(k, stride, row0, row1, w, lanes, laneCount, bias, output, pixels);
     }
 
-    internal static void ConvRow<TI, TV>(int k, int stride, float* row0, float* row1, float* w, long lanes, float* bias, float* output,
-        int pixels) where TI : struct, ISimd<TV> where TV : struct
+    internal static void ConvRow<TI, TV>(int k, int stride, float* row0, float* row1, float* w, long lanes, long laneCount, float* bias,
+        float* output, int pixels) where TI : struct, ISimd<TV> where TV : struct
     {
         switch (k, stride)
         {
-            case (16, 1): ConvTiles.ConvRow<TI, TV, C16, C1>(row0, row1, w, lanes, bias, output, pixels); break;
-            case (32, 1): ConvTiles.ConvRow<TI, TV, C32, C1>(row0, row1, w, lanes, bias, output, pixels); break;
-            case (48, 1): ConvTiles.ConvRow<TI, TV, C48, C1>(row0, row1, w, lanes, bias, output, pixels); break;
-            case (64, 1): ConvTiles.ConvRow<TI, TV, C64, C1>(row0, row1, w, lanes, bias, output, pixels); break;
-            case (16, 2): ConvTiles.ConvRow<TI, TV, C16, C2>(row0, row1, w, lanes, bias, output, pixels); break;
-            case (32, 2): ConvTiles.ConvRow<TI, TV, C32, C2>(row0, row1, w, lanes, bias, output, pixels); break;
-            case (48, 2): ConvTiles.ConvRow<TI, TV, C48, C2>(row0, row1, w, lanes, bias, output, pixels); break;
-            case (64, 2): ConvTiles.ConvRow<TI, TV, C64, C2>(row0, row1, w, lanes, bias, output, pixels); break;
+            case (16, 1): ConvTiles.ConvRow<TI, TV, C16, C1>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
+            case (32, 1): ConvTiles.ConvRow<TI, TV, C32, C1>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
+            case (48, 1): ConvTiles.ConvRow<TI, TV, C48, C1>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
+            case (64, 1): ConvTiles.ConvRow<TI, TV, C64, C1>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
+            case (16, 2): ConvTiles.ConvRow<TI, TV, C16, C2>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
+            case (32, 2): ConvTiles.ConvRow<TI, TV, C32, C2>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
+            case (48, 2): ConvTiles.ConvRow<TI, TV, C48, C2>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
+            case (64, 2): ConvTiles.ConvRow<TI, TV, C64, C2>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
             default: throw new ArgumentOutOfRangeException(nameof(k), k, "No row kernel for this channel count and stride (see Supports).");
         }
     }
