@@ -38,12 +38,14 @@ internal sealed unsafe class PackedWeight : IDisposable
     /// <see cref="ForInputGradient"/>, in taps.</summary>
     public static int TurnedTap(long ty, long tx) => (int)(3 - 2 * ty - tx);
 
-    /// <summary>The sum of <c>[tap][c_in][c_out]</c> accumulators as a tensor shaped and laid out like
-    /// <paramref name="weight"/>. The sum is taken into the first accumulator, in list order.</summary>
+    /// <summary>The sum of <c>[tap][c_in][c_out]</c> accumulators, in list order, as a tensor shaped and laid out like
+    /// <paramref name="weight"/>.</summary>
     public static Tensor Unpack(IReadOnlyList<IntPtr> accumulators, Tensor weight)
     {
         long co = weight.shape[0], ci = weight.shape[1], count = 4 * co * ci;
-        var sum = (float*)accumulators[0];
+        using var packedSum = empty([2, 2, ci, co], ScalarType.Float32);
+        var sum = (float*)TensorMemory.Address(packedSum);
+        Buffer.MemoryCopy((float*)accumulators[0], sum, count * sizeof(float), count * sizeof(float));
         for (var a = 1; a < accumulators.Count; a++)
         {
             var add = (float*)accumulators[a];
@@ -51,13 +53,11 @@ internal sealed unsafe class PackedWeight : IDisposable
             for (; i + Vector<float>.Count <= count; i += Vector<float>.Count) Vector.Store(Vector.Load(sum + i) + Vector.Load(add + i), sum + i);
             for (; i < count; i++) sum[i] += add[i];
         }
+        // libtorch's copy does the transposition into the weight's layout, vectorised (a scalar loop here was most of
+        // the weight gradient's fixed cost).
+        using var asWeight = packedSum.permute(3, 2, 0, 1);
         var result = empty_like(weight, requires_grad: false);
-        var (so, sc, sy, sx) = (result.stride(0), result.stride(1), result.stride(2), result.stride(3));
-        var dst = (float*)TensorMemory.Address(result);
-        for (var t = 0; t < 4; t++)
-            for (long c = 0; c < ci; c++)
-                for (long o = 0; o < co; o++)
-                    dst[o * so + c * sc + (t >> 1) * sy + (t & 1) * sx] = sum[(t * ci + c) * co + o];
+        result.copy_(asWeight);
         return result;
     }
 
