@@ -32,6 +32,16 @@ public unsafe class ConvTilesTests
     }
 
     [Theory]
+    [InlineData(16, 16, 64)]
+    [InlineData(64, 8, 64)]
+    [InlineData(32, 27, 32)]
+    public void Conv_rows_over_some_lanes_and_lane_pairs_with_their_own_rows_match_the_float64_loop(int k, int pixels, int lanes)
+    {
+        LanesAndPairs<Simd512, Vector512<float>>(k, pixels, lanes);
+        LanesAndPairs<Simd256, Vector256<float>>(k, pixels, lanes);
+    }
+
+    [Theory]
     [InlineData(16, 1, 16, 1)]
     [InlineData(32, 25, 48, 3)]
     [InlineData(64, 14, 64, 2)]
@@ -71,6 +81,47 @@ public unsafe class ConvTilesTests
                 }
                 AssertNear(expected, output[p * lanes + lane], $"{typeof(TV).Name}: pixel {p}, lane {lane}");
             }
+    }
+
+    /// <summary>Stride 1: the first 16 lanes alone (<c>laneCount</c>), then the two lane vectors of a pair, each from its
+    /// own two rows; the other lanes of the output stay as they were.</summary>
+    private static void LanesAndPairs<TI, TV>(int k, int pixels, int lanes) where TI : struct, ISimd<TV> where TV : struct
+    {
+        var rng = new Random(k * 7 + pixels);
+        float[] row0 = Values(rng, (pixels + 1) * k), row1 = Values(rng, (pixels + 1) * k), row0b = Values(rng, (pixels + 1) * k),
+            row1b = Values(rng, (pixels + 1) * k), w = Values(rng, 4 * k * lanes);
+        double Expected(float[] r0, float[] r1, int p, int lane)
+        {
+            double sum = 0;
+            for (var tap = 0; tap < 4; tap++)
+                for (var c = 0; c < k; c++) sum += (double)(tap < 2 ? r0 : r1)[(p + tap % 2) * k + c] * w[(tap * k + c) * lanes + lane];
+            return sum;
+        }
+        var output = Values(rng, pixels * lanes);
+        var untouched = (float[])output.Clone();
+        fixed (float* r0 = row0, r1 = row1, wp = w, o = output)
+            SymmetricConv2x2.ConvRow<TI, TV>(k, 1, r0, r1, wp, lanes, 16, null, o, pixels);
+        for (var p = 0; p < pixels; p++)
+            for (var lane = 0; lane < lanes; lane++)
+                if (lane < 16) AssertNear(Expected(row0, row1, p, lane), output[p * lanes + lane], $"{typeof(TV).Name}: 16 lanes, pixel {p}, lane {lane}");
+                else Assert.Equal(untouched[p * lanes + lane], output[p * lanes + lane]);
+        output = Values(rng, pixels * lanes);
+        untouched = (float[])output.Clone();
+        fixed (float* r0 = row0, r1 = row1, r0b = row0b, r1b = row1b, wp = w, o = output)
+            switch (k)
+            {
+                case 16: ConvTiles.ConvRowPair<TI, TV, C16>(r0, r1, r0b, r1b, wp, lanes, o, pixels); break;
+                case 32: ConvTiles.ConvRowPair<TI, TV, C32>(r0, r1, r0b, r1b, wp, lanes, o, pixels); break;
+                default: ConvTiles.ConvRowPair<TI, TV, C64>(r0, r1, r0b, r1b, wp, lanes, o, pixels); break;
+            }
+        for (var p = 0; p < pixels; p++)
+            for (var lane = 0; lane < lanes; lane++)
+                if (lane < 2 * TI.Width)
+                {
+                    var own = lane < TI.Width ? (row0, row1) : (row0b, row1b);
+                    AssertNear(Expected(own.Item1, own.Item2, p, lane), output[p * lanes + lane], $"{typeof(TV).Name}: pair, pixel {p}, lane {lane}");
+                }
+                else Assert.Equal(untouched[p * lanes + lane], output[p * lanes + lane]);
     }
 
     private static void TapRow<TI, TV>(int k, int pixels, int lanes, int outSpacing) where TI : struct, ISimd<TV> where TV : struct

@@ -15,7 +15,8 @@ internal static unsafe class ConvTiles
 {
     /// <summary>
     /// <c>out[r] = init + Σ_tap Σ_k row_ty[(r·S + tx)·K + k] · w[tap][k]</c> for the <c>R</c> pixels r of one row tile and
-    /// <c>V</c> (<c>TVectors</c>) vectors of output lanes: with <c>T</c> = 4, the taps tap = 2·ty + tx of a 2×2 kernel
+    /// <c>V</c> (<c>TVectors</c>) vectors of output lanes (with two <c>TSources</c>, lane vector 1 reads
+    /// <paramref name="row0b"/> and <paramref name="row1b"/> instead): with <c>T</c> = 4, the taps tap = 2·ty + tx of a 2×2 kernel
     /// over <paramref name="row0"/> (ty = 0) and <paramref name="row1"/> (ty = 1) at stride <c>S</c>; with <c>T</c> = 1,
     /// one tap over <paramref name="row0"/> (tx = 0). The rows are pixel-major with <c>K</c> channels per pixel, at the
     /// tile's first pixel; <paramref name="w"/> is tap-major <c>[T][K][lanes]</c>, already at this lane block,
@@ -24,15 +25,17 @@ internal static unsafe class ConvTiles
     /// At stride 1 the two taps of a kernel row read neighbouring pixels, so each input value loaded feeds both:
     /// input pixel j goes to output j through tap tx = 0 and to output j − 1 through tx = 1 — R + 1 broadcasts per 2R·V
     /// multiply-adds instead of 2R, where <see cref="ISimd{TV}.PairTaps"/> says so.
-    /// A method of its own, not inlined into <see cref="Row{TI,TV,TK,TS,TT,TVectors}"/>: the fourteen tile sizes inlined
+    /// A method of its own, not inlined into <see cref="Row{TI,TV,TK,TS,TT,TVectors,TSources}"/>: the fourteen tile sizes inlined
     /// there exhaust the JIT's inlining budget, and the <see cref="ISimd{TV}"/> members of the last ones then stay calls.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowTile<TI, TV, TR, TK, TS, TT, TVectors>(float* row0, float* row1, float* w, long lanes, float* o,
-        long outStride, TV init0, TV init1) where TI : struct, ISimd<TV> where TV : struct
+    private static void RowTile<TI, TV, TR, TK, TS, TT, TVectors, TSources>(float* row0, float* row1, float* row0b, float* row1b, float* w,
+        long lanes, float* o, long outStride, TV init0, TV init1) where TI : struct, ISimd<TV> where TV : struct
         where TR : struct, IConst where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst where TVectors : struct, IConst
+        where TSources : struct, IConst
     {
         int r = TR.Value, k = TK.Value, p = TS.Value * TK.Value, v = TVectors.Value, width = TI.Width;
+        var split = TSources.Value == 2;   // lane vector 1 reads row0b and row1b
         // init0 and init1 start lane vectors 0 and 1 (with one lane vector they are the same).
         TV a0 = init0, a1 = init1, a2 = init0, a3 = init1, a4 = init0, a5 = init1, a6 = init0, a7 = init1, a8 = init0, a9 = init1,
             a10 = init0, a11 = init1, a12 = init0, a13 = init1, a14 = init0, a15 = init1, a16 = init0, a17 = init1, a18 = init0,
@@ -41,12 +44,12 @@ internal static unsafe class ConvTiles
         {
             for (var ty = 0; ty < 2; ty++)
             {
-                var s = ty == 0 ? row0 : row1;
+                float* s = ty == 0 ? row0 : row1, sb = ty == 0 ? row0b : row1b;
                 var wa = w + 2 * ty * k * lanes;   // tap tx = 0; tx = 1 follows k · lanes floats later
-                for (var c = 0; c < k; c++, s++, wa += lanes)
+                for (var c = 0; c < k; c++, s++, sb++, wa += lanes)
                 {
                     // x: the weights of tap tx = 0, y: tx = 1; b: input pixel j, for output j (x) and j − 1 (y).
-                    TV x0 = TI.Load(wa), y0 = TI.Load(wa + k * lanes), b;
+                    TV x0 = TI.Load(wa), y0 = TI.Load(wa + k * lanes), b, bb;
                     if (v == 1)
                     {
                         b = TI.Splat(s[0]); a0 = TI.Fma(b, x0, a0);
@@ -68,20 +71,20 @@ internal static unsafe class ConvTiles
                     else
                     {
                         TV x1 = TI.Load(wa + width), y1 = TI.Load(wa + k * lanes + width);
-                        b = TI.Splat(s[0]); a0 = TI.Fma(b, x0, a0); a1 = TI.Fma(b, x1, a1);
-                        { b = TI.Splat(s[1 * k]); a0 = TI.Fma(b, y0, a0); a1 = TI.Fma(b, y1, a1); if (r > 1) { a2 = TI.Fma(b, x0, a2); a3 = TI.Fma(b, x1, a3); } }
-                        if (r > 1) { b = TI.Splat(s[2 * k]); a2 = TI.Fma(b, y0, a2); a3 = TI.Fma(b, y1, a3); if (r > 2) { a4 = TI.Fma(b, x0, a4); a5 = TI.Fma(b, x1, a5); } }
-                        if (r > 2) { b = TI.Splat(s[3 * k]); a4 = TI.Fma(b, y0, a4); a5 = TI.Fma(b, y1, a5); if (r > 3) { a6 = TI.Fma(b, x0, a6); a7 = TI.Fma(b, x1, a7); } }
-                        if (r > 3) { b = TI.Splat(s[4 * k]); a6 = TI.Fma(b, y0, a6); a7 = TI.Fma(b, y1, a7); if (r > 4) { a8 = TI.Fma(b, x0, a8); a9 = TI.Fma(b, x1, a9); } }
-                        if (r > 4) { b = TI.Splat(s[5 * k]); a8 = TI.Fma(b, y0, a8); a9 = TI.Fma(b, y1, a9); if (r > 5) { a10 = TI.Fma(b, x0, a10); a11 = TI.Fma(b, x1, a11); } }
-                        if (r > 5) { b = TI.Splat(s[6 * k]); a10 = TI.Fma(b, y0, a10); a11 = TI.Fma(b, y1, a11); if (r > 6) { a12 = TI.Fma(b, x0, a12); a13 = TI.Fma(b, x1, a13); } }
-                        if (r > 6) { b = TI.Splat(s[7 * k]); a12 = TI.Fma(b, y0, a12); a13 = TI.Fma(b, y1, a13); if (r > 7) { a14 = TI.Fma(b, x0, a14); a15 = TI.Fma(b, x1, a15); } }
-                        if (r > 7) { b = TI.Splat(s[8 * k]); a14 = TI.Fma(b, y0, a14); a15 = TI.Fma(b, y1, a15); if (r > 8) { a16 = TI.Fma(b, x0, a16); a17 = TI.Fma(b, x1, a17); } }
-                        if (r > 8) { b = TI.Splat(s[9 * k]); a16 = TI.Fma(b, y0, a16); a17 = TI.Fma(b, y1, a17); if (r > 9) { a18 = TI.Fma(b, x0, a18); a19 = TI.Fma(b, x1, a19); } }
-                        if (r > 9) { b = TI.Splat(s[10 * k]); a18 = TI.Fma(b, y0, a18); a19 = TI.Fma(b, y1, a19); if (r > 10) { a20 = TI.Fma(b, x0, a20); a21 = TI.Fma(b, x1, a21); } }
-                        if (r > 10) { b = TI.Splat(s[11 * k]); a20 = TI.Fma(b, y0, a20); a21 = TI.Fma(b, y1, a21); if (r > 11) { a22 = TI.Fma(b, x0, a22); a23 = TI.Fma(b, x1, a23); } }
-                        if (r > 11) { b = TI.Splat(s[12 * k]); a22 = TI.Fma(b, y0, a22); a23 = TI.Fma(b, y1, a23); if (r > 12) { a24 = TI.Fma(b, x0, a24); a25 = TI.Fma(b, x1, a25); } }
-                        if (r > 12) { b = TI.Splat(s[13 * k]); a24 = TI.Fma(b, y0, a24); a25 = TI.Fma(b, y1, a25); }
+                        b = TI.Splat(s[0]); bb = split ? TI.Splat(sb[0]) : b; a0 = TI.Fma(b, x0, a0); a1 = TI.Fma(bb, x1, a1);
+                        { b = TI.Splat(s[1 * k]); bb = split ? TI.Splat(sb[1 * k]) : b; a0 = TI.Fma(b, y0, a0); a1 = TI.Fma(bb, y1, a1); if (r > 1) { a2 = TI.Fma(b, x0, a2); a3 = TI.Fma(bb, x1, a3); } }
+                        if (r > 1) { b = TI.Splat(s[2 * k]); bb = split ? TI.Splat(sb[2 * k]) : b; a2 = TI.Fma(b, y0, a2); a3 = TI.Fma(bb, y1, a3); if (r > 2) { a4 = TI.Fma(b, x0, a4); a5 = TI.Fma(bb, x1, a5); } }
+                        if (r > 2) { b = TI.Splat(s[3 * k]); bb = split ? TI.Splat(sb[3 * k]) : b; a4 = TI.Fma(b, y0, a4); a5 = TI.Fma(bb, y1, a5); if (r > 3) { a6 = TI.Fma(b, x0, a6); a7 = TI.Fma(bb, x1, a7); } }
+                        if (r > 3) { b = TI.Splat(s[4 * k]); bb = split ? TI.Splat(sb[4 * k]) : b; a6 = TI.Fma(b, y0, a6); a7 = TI.Fma(bb, y1, a7); if (r > 4) { a8 = TI.Fma(b, x0, a8); a9 = TI.Fma(bb, x1, a9); } }
+                        if (r > 4) { b = TI.Splat(s[5 * k]); bb = split ? TI.Splat(sb[5 * k]) : b; a8 = TI.Fma(b, y0, a8); a9 = TI.Fma(bb, y1, a9); if (r > 5) { a10 = TI.Fma(b, x0, a10); a11 = TI.Fma(bb, x1, a11); } }
+                        if (r > 5) { b = TI.Splat(s[6 * k]); bb = split ? TI.Splat(sb[6 * k]) : b; a10 = TI.Fma(b, y0, a10); a11 = TI.Fma(bb, y1, a11); if (r > 6) { a12 = TI.Fma(b, x0, a12); a13 = TI.Fma(bb, x1, a13); } }
+                        if (r > 6) { b = TI.Splat(s[7 * k]); bb = split ? TI.Splat(sb[7 * k]) : b; a12 = TI.Fma(b, y0, a12); a13 = TI.Fma(bb, y1, a13); if (r > 7) { a14 = TI.Fma(b, x0, a14); a15 = TI.Fma(bb, x1, a15); } }
+                        if (r > 7) { b = TI.Splat(s[8 * k]); bb = split ? TI.Splat(sb[8 * k]) : b; a14 = TI.Fma(b, y0, a14); a15 = TI.Fma(bb, y1, a15); if (r > 8) { a16 = TI.Fma(b, x0, a16); a17 = TI.Fma(bb, x1, a17); } }
+                        if (r > 8) { b = TI.Splat(s[9 * k]); bb = split ? TI.Splat(sb[9 * k]) : b; a16 = TI.Fma(b, y0, a16); a17 = TI.Fma(bb, y1, a17); if (r > 9) { a18 = TI.Fma(b, x0, a18); a19 = TI.Fma(bb, x1, a19); } }
+                        if (r > 9) { b = TI.Splat(s[10 * k]); bb = split ? TI.Splat(sb[10 * k]) : b; a18 = TI.Fma(b, y0, a18); a19 = TI.Fma(bb, y1, a19); if (r > 10) { a20 = TI.Fma(b, x0, a20); a21 = TI.Fma(bb, x1, a21); } }
+                        if (r > 10) { b = TI.Splat(s[11 * k]); bb = split ? TI.Splat(sb[11 * k]) : b; a20 = TI.Fma(b, y0, a20); a21 = TI.Fma(bb, y1, a21); if (r > 11) { a22 = TI.Fma(b, x0, a22); a23 = TI.Fma(bb, x1, a23); } }
+                        if (r > 11) { b = TI.Splat(s[12 * k]); bb = split ? TI.Splat(sb[12 * k]) : b; a22 = TI.Fma(b, y0, a22); a23 = TI.Fma(bb, y1, a23); if (r > 12) { a24 = TI.Fma(b, x0, a24); a25 = TI.Fma(bb, x1, a25); } }
+                        if (r > 12) { b = TI.Splat(s[13 * k]); bb = split ? TI.Splat(sb[13 * k]) : b; a24 = TI.Fma(b, y0, a24); a25 = TI.Fma(bb, y1, a25); }
                     }
                 }
             }
@@ -90,9 +93,9 @@ internal static unsafe class ConvTiles
         {
             for (var t = 0; t < TT.Value; t++)
             {
-                var s = (t < 2 ? row0 : row1) + (t & 1) * k;
+                float* s = (t < 2 ? row0 : row1) + (t & 1) * k, sb = (t < 2 ? row0b : row1b) + (t & 1) * k;
                 var wt = w + t * k * lanes;
-                for (var c = 0; c < k; c++, s++, wt += lanes)
+                for (var c = 0; c < k; c++, s++, sb++, wt += lanes)
                 {
                     var w0 = TI.Load(wt);
                     if (v == 1)
@@ -115,20 +118,20 @@ internal static unsafe class ConvTiles
                     else
                     {
                         var w1 = TI.Load(wt + width);
-                        var b = TI.Splat(s[0]); a0 = TI.Fma(b, w0, a0); a1 = TI.Fma(b, w1, a1);
-                        if (r > 1) { b = TI.Splat(s[p]); a2 = TI.Fma(b, w0, a2); a3 = TI.Fma(b, w1, a3); }
-                        if (r > 2) { b = TI.Splat(s[2 * p]); a4 = TI.Fma(b, w0, a4); a5 = TI.Fma(b, w1, a5); }
-                        if (r > 3) { b = TI.Splat(s[3 * p]); a6 = TI.Fma(b, w0, a6); a7 = TI.Fma(b, w1, a7); }
-                        if (r > 4) { b = TI.Splat(s[4 * p]); a8 = TI.Fma(b, w0, a8); a9 = TI.Fma(b, w1, a9); }
-                        if (r > 5) { b = TI.Splat(s[5 * p]); a10 = TI.Fma(b, w0, a10); a11 = TI.Fma(b, w1, a11); }
-                        if (r > 6) { b = TI.Splat(s[6 * p]); a12 = TI.Fma(b, w0, a12); a13 = TI.Fma(b, w1, a13); }
-                        if (r > 7) { b = TI.Splat(s[7 * p]); a14 = TI.Fma(b, w0, a14); a15 = TI.Fma(b, w1, a15); }
-                        if (r > 8) { b = TI.Splat(s[8 * p]); a16 = TI.Fma(b, w0, a16); a17 = TI.Fma(b, w1, a17); }
-                        if (r > 9) { b = TI.Splat(s[9 * p]); a18 = TI.Fma(b, w0, a18); a19 = TI.Fma(b, w1, a19); }
-                        if (r > 10) { b = TI.Splat(s[10 * p]); a20 = TI.Fma(b, w0, a20); a21 = TI.Fma(b, w1, a21); }
-                        if (r > 11) { b = TI.Splat(s[11 * p]); a22 = TI.Fma(b, w0, a22); a23 = TI.Fma(b, w1, a23); }
-                        if (r > 12) { b = TI.Splat(s[12 * p]); a24 = TI.Fma(b, w0, a24); a25 = TI.Fma(b, w1, a25); }
-                        if (r > 13) { b = TI.Splat(s[13 * p]); a26 = TI.Fma(b, w0, a26); a27 = TI.Fma(b, w1, a27); }
+                        var b = TI.Splat(s[0]); var bb = split ? TI.Splat(sb[0]) : b; a0 = TI.Fma(b, w0, a0); a1 = TI.Fma(bb, w1, a1);
+                        if (r > 1) { b = TI.Splat(s[p]); bb = split ? TI.Splat(sb[p]) : b; a2 = TI.Fma(b, w0, a2); a3 = TI.Fma(bb, w1, a3); }
+                        if (r > 2) { b = TI.Splat(s[2 * p]); bb = split ? TI.Splat(sb[2 * p]) : b; a4 = TI.Fma(b, w0, a4); a5 = TI.Fma(bb, w1, a5); }
+                        if (r > 3) { b = TI.Splat(s[3 * p]); bb = split ? TI.Splat(sb[3 * p]) : b; a6 = TI.Fma(b, w0, a6); a7 = TI.Fma(bb, w1, a7); }
+                        if (r > 4) { b = TI.Splat(s[4 * p]); bb = split ? TI.Splat(sb[4 * p]) : b; a8 = TI.Fma(b, w0, a8); a9 = TI.Fma(bb, w1, a9); }
+                        if (r > 5) { b = TI.Splat(s[5 * p]); bb = split ? TI.Splat(sb[5 * p]) : b; a10 = TI.Fma(b, w0, a10); a11 = TI.Fma(bb, w1, a11); }
+                        if (r > 6) { b = TI.Splat(s[6 * p]); bb = split ? TI.Splat(sb[6 * p]) : b; a12 = TI.Fma(b, w0, a12); a13 = TI.Fma(bb, w1, a13); }
+                        if (r > 7) { b = TI.Splat(s[7 * p]); bb = split ? TI.Splat(sb[7 * p]) : b; a14 = TI.Fma(b, w0, a14); a15 = TI.Fma(bb, w1, a15); }
+                        if (r > 8) { b = TI.Splat(s[8 * p]); bb = split ? TI.Splat(sb[8 * p]) : b; a16 = TI.Fma(b, w0, a16); a17 = TI.Fma(bb, w1, a17); }
+                        if (r > 9) { b = TI.Splat(s[9 * p]); bb = split ? TI.Splat(sb[9 * p]) : b; a18 = TI.Fma(b, w0, a18); a19 = TI.Fma(bb, w1, a19); }
+                        if (r > 10) { b = TI.Splat(s[10 * p]); bb = split ? TI.Splat(sb[10 * p]) : b; a20 = TI.Fma(b, w0, a20); a21 = TI.Fma(bb, w1, a21); }
+                        if (r > 11) { b = TI.Splat(s[11 * p]); bb = split ? TI.Splat(sb[11 * p]) : b; a22 = TI.Fma(b, w0, a22); a23 = TI.Fma(bb, w1, a23); }
+                        if (r > 12) { b = TI.Splat(s[12 * p]); bb = split ? TI.Splat(sb[12 * p]) : b; a24 = TI.Fma(b, w0, a24); a25 = TI.Fma(bb, w1, a25); }
+                        if (r > 13) { b = TI.Splat(s[13 * p]); bb = split ? TI.Splat(sb[13 * p]) : b; a26 = TI.Fma(b, w0, a26); a27 = TI.Fma(bb, w1, a27); }
                     }
                 }
             }
@@ -169,17 +172,17 @@ internal static unsafe class ConvTiles
         }
     }
 
-    /// <summary>True where <see cref="RowTile{TI,TV,TR,TK,TS,TT,TVectors}"/> shares each broadcast between the two
+    /// <summary>True where <see cref="RowTile{TI,TV,TR,TK,TS,TT,TVectors,TSources}"/> shares each broadcast between the two
     /// taps of a kernel row: a 2×2 kernel at stride 1, on a width that gains by it (<see cref="ISimd{TV}.PairTaps"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Paired<TI, TV, TS, TT>() where TI : struct, ISimd<TV> where TV : struct where TS : struct, IConst where TT : struct, IConst =>
         TI.PairTaps && TS.Value == 1 && TT.Value == 4;
 
     /// <summary>The most pixels a row tile of <paramref name="vectors"/> lane vectors keeps in registers: accumulators
-    /// for each, the weight vectors (two taps' when paired) and one broadcast input: 14 with AVX-512 (13 paired with two
-    /// vectors), 6 with AVX2.</summary>
-    private static int MaxTilePixels<TI, TV>(bool paired, int vectors) where TI : struct, ISimd<TV> where TV : struct =>
-        Math.Min(14, (TI.Registers - (paired ? 2 : 1) * vectors - 1) / vectors);
+    /// for each, the weight vectors (two taps' when paired) and one broadcast input per source: 14 with AVX-512 (13 paired
+    /// with two vectors), 6 with AVX2 (5 with two sources).</summary>
+    private static int MaxTilePixels<TI, TV>(bool paired, int vectors, int sources) where TI : struct, ISimd<TV> where TV : struct =>
+        Math.Min(14, (TI.Registers - (paired ? 2 : 1) * vectors - sources) / vectors);
 
     /// <summary>
     /// One output row of a 2×2 convolution over two pixel-major input rows, <paramref name="row0"/> for the taps ty = 0
@@ -191,9 +194,21 @@ internal static unsafe class ConvTiles
     public static void ConvRow<TI, TV, TK, TS>(float* row0, float* row1, float* w, long lanes, long laneCount, float* bias, float* output,
         int pixels) where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst where TS : struct, IConst
     {
-        if (TI.RowTileVectors(laneCount) == 2) Row<TI, TV, TK, TS, C4, C2>(row0, row1, w, lanes, laneCount, bias, output, lanes, pixels);
-        else Row<TI, TV, TK, TS, C4, C1>(row0, row1, w, lanes, laneCount, bias, output, lanes, pixels);
+        if (TI.RowTileVectors(laneCount) == 2)
+            Row<TI, TV, TK, TS, C4, C2, C1>(row0, row1, row0, row1, w, lanes, laneCount, bias, output, lanes, pixels);
+        else Row<TI, TV, TK, TS, C4, C1, C1>(row0, row1, row0, row1, w, lanes, laneCount, bias, output, lanes, pixels);
     }
+
+    /// <summary>
+    /// Two lane vectors of a stride-1 2×2 convolution row without bias, each over its own pair of input rows:
+    /// lanes [0, W) (W = <see cref="ISimd{TV}.Width"/>) of <paramref name="output"/> from <paramref name="row0"/> and
+    /// <paramref name="row1"/>, lanes [W, 2W) from <paramref name="row0b"/> and <paramref name="row1b"/>, each as
+    /// <see cref="ConvRow{TI,TV,TK,TS}"/> computes it. For inputs whose channel groups are shifted differently, one
+    /// vector each: the tile then has the accumulators and the weight loads per multiply-add of two lane vectors.
+    /// </summary>
+    public static void ConvRowPair<TI, TV, TK>(float* row0, float* row1, float* row0b, float* row1b, float* w, long lanes, float* output,
+        int pixels) where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst =>
+        Row<TI, TV, TK, C1, C4, C2, C2>(row0, row1, row0b, row1b, w, lanes, 2 * TI.Width, null, output, lanes, pixels);
 
     /// <summary>
     /// One tap over one pixel-major input row: <c>out[p · outStride] = Σ_k src[p·K + k] · w[k]</c> for
@@ -203,25 +218,25 @@ internal static unsafe class ConvTiles
     public static void TapRow<TI, TV, TK>(float* src, float* w, long lanes, float* output, long outStride, int pixels)
         where TI : struct, ISimd<TV> where TV : struct where TK : struct, IConst
     {
-        if (TI.RowTileVectors(lanes) == 2) Row<TI, TV, TK, C1, C1, C2>(src, src, w, lanes, lanes, null, output, outStride, pixels);
-        else Row<TI, TV, TK, C1, C1, C1>(src, src, w, lanes, lanes, null, output, outStride, pixels);
+        if (TI.RowTileVectors(lanes) == 2) Row<TI, TV, TK, C1, C1, C2, C1>(src, src, src, src, w, lanes, lanes, null, output, outStride, pixels);
+        else Row<TI, TV, TK, C1, C1, C1, C1>(src, src, src, src, w, lanes, lanes, null, output, outStride, pixels);
     }
 
     /// <summary>Cuts a row into near-equal tiles of at most <see cref="MaxTilePixels"/> pixels (so no tile runs with a
     /// fraction of the registers) and sweeps each over the lane blocks of the first <paramref name="laneCount"/> of
     /// <paramref name="lanes"/> output channels.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Row<TI, TV, TK, TS, TT, TVectors>(float* row0, float* row1, float* w, long lanes, long laneCount, float* bias, float* output,
-        long outStride, int pixels) where TI : struct, ISimd<TV> where TV : struct
-        where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst where TVectors : struct, IConst
+    private static void Row<TI, TV, TK, TS, TT, TVectors, TSources>(float* row0, float* row1, float* row0b, float* row1b, float* w, long lanes,
+        long laneCount, float* bias, float* output, long outStride, int pixels) where TI : struct, ISimd<TV> where TV : struct
+        where TK : struct, IConst where TS : struct, IConst where TT : struct, IConst where TVectors : struct, IConst where TSources : struct, IConst
     {
         long step = TS.Value * TK.Value;
-        var most = MaxTilePixels<TI, TV>(Paired<TI, TV, TS, TT>(), TVectors.Value);
+        var most = MaxTilePixels<TI, TV>(Paired<TI, TV, TS, TT>(), TVectors.Value, TSources.Value);
         var tiles = (pixels + most - 1) / most;
         for (int t = 0, p = 0; t < tiles; t++)
         {
             var r = (pixels - p) / (tiles - t);
-            float* r0 = row0 + p * step, r1 = row1 + p * step;
+            float* r0 = row0 + p * step, r1 = row1 + p * step, r0b = row0b + p * step, r1b = row1b + p * step;
             for (long lb = 0; lb < laneCount; lb += TI.Width * TVectors.Value)
             {
                 TV init = bias is null ? default : TI.Load(bias + lb),
@@ -230,20 +245,20 @@ internal static unsafe class ConvTiles
                 var wl = w + lb;
                 switch (r)
                 {
-                    case 1: RowTile<TI, TV, C1, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 2: RowTile<TI, TV, C2, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 3: RowTile<TI, TV, C3, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 4: RowTile<TI, TV, C4, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 5: RowTile<TI, TV, C5, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 6: RowTile<TI, TV, C6, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 7: RowTile<TI, TV, C7, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 8: RowTile<TI, TV, C8, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 9: RowTile<TI, TV, C9, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 10: RowTile<TI, TV, C10, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 11: RowTile<TI, TV, C11, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 12: RowTile<TI, TV, C12, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    case 13: RowTile<TI, TV, C13, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
-                    default: RowTile<TI, TV, C14, TK, TS, TT, TVectors>(r0, r1, wl, lanes, o, outStride, init, init1); break;
+                    case 1: RowTile<TI, TV, C1, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 2: RowTile<TI, TV, C2, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 3: RowTile<TI, TV, C3, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 4: RowTile<TI, TV, C4, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 5: RowTile<TI, TV, C5, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 6: RowTile<TI, TV, C6, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 7: RowTile<TI, TV, C7, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 8: RowTile<TI, TV, C8, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 9: RowTile<TI, TV, C9, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 10: RowTile<TI, TV, C10, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 11: RowTile<TI, TV, C11, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 12: RowTile<TI, TV, C12, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    case 13: RowTile<TI, TV, C13, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
+                    default: RowTile<TI, TV, C14, TK, TS, TT, TVectors, TSources>(r0, r1, r0b, r1b, wl, lanes, o, outStride, init, init1); break;
                 }
             }
             p += r;

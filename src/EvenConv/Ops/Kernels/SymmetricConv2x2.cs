@@ -157,6 +157,20 @@ internal static unsafe class SymmetricConv2x2
         }
     }
 
+    /// <summary>Two lane vectors of a stride-1 row, each from its own rows (<see cref="ConvTiles.ConvRowPair{TI,TV,TK}"/>);
+    /// AVX-512 only (the vectors are 16 lanes: one 16-channel group each).</summary>
+    internal static void ConvRowPair(int k, float* row0, float* row1, float* row0b, float* row1b, float* w, long lanes, float* output, int pixels)
+    {
+        switch (k)
+        {
+            case 16: ConvTiles.ConvRowPair<Simd512, Vector512<float>, C16>(row0, row1, row0b, row1b, w, lanes, output, pixels); break;
+            case 32: ConvTiles.ConvRowPair<Simd512, Vector512<float>, C32>(row0, row1, row0b, row1b, w, lanes, output, pixels); break;
+            case 48: ConvTiles.ConvRowPair<Simd512, Vector512<float>, C48>(row0, row1, row0b, row1b, w, lanes, output, pixels); break;
+            case 64: ConvTiles.ConvRowPair<Simd512, Vector512<float>, C64>(row0, row1, row0b, row1b, w, lanes, output, pixels); break;
+            default: throw new ArgumentOutOfRangeException(nameof(k), k, "No row kernel for this channel count (see Supports).");
+        }
+    }
+
     internal static void TapRow(int k, float* src, float* w, long lanes, float* output, long outStride, int pixels)
     {
         if (Simd.Wide) TapRow<Simd512, Vector512<float>>(k, src, w, lanes, output, outStride, pixels);
