@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace EvenConv.Ops.Kernels;
@@ -46,8 +47,8 @@ internal sealed unsafe class PaddedRows : IDisposable
 }
 
 /// <summary>Upstream-gradient rows with one zero pixel on each side, so that the transposed convolution of the
-/// padded border needs no edge cases; rows outside the map read as zeros. The last <c>slots</c> rows asked for are
-/// held.</summary>
+/// padded border needs no edge cases; rows outside the map read as zeros. The last <c>slots</c> rows asked for (at
+/// least: a power of two, so that finding a row's slot is a mask, not a division) are held.</summary>
 internal sealed unsafe class ExtendedRows : IDisposable
 {
     private readonly float* gy, buffer, zeros;
@@ -59,18 +60,18 @@ internal sealed unsafe class ExtendedRows : IDisposable
         gy = gradOutput;
         (h, w, k) = (height, width, channels);
         rowFloats = (w + 2) * k;
-        held = Enumerable.Repeat(-1L, slots).ToArray();
-        var bytes = (nuint)((slots + 1) * rowFloats * sizeof(float));
+        held = Enumerable.Repeat(-1L, (int)BitOperations.RoundUpToPowerOf2((uint)slots)).ToArray();
+        var bytes = (nuint)((held.Length + 1) * rowFloats * sizeof(float));
         buffer = (float*)NativeMemory.AlignedAlloc(bytes, 64);
         NativeMemory.Clear(buffer, bytes);   // border pixels stay zero; interiors are overwritten
-        zeros = buffer + slots * rowFloats;
+        zeros = buffer + held.Length * rowFloats;
     }
 
     /// <summary>Row <paramref name="row"/> of image <paramref name="n"/>, extended, at its zero pixel in front.</summary>
     public float* Get(long n, long row)
     {
         if (row < 0 || row >= h) return zeros;
-        var slot = row % held.Length;
+        var slot = row & (held.Length - 1);
         var dst = buffer + slot * rowFloats;
         if (held[slot] != n * h + row)
         {
