@@ -94,7 +94,7 @@ internal static unsafe class SymmetricPadKernel
     /// assembled from four C/4-channel runs in one go (its cache line is written once); border columns and border rows
     /// go group by group, with zeros where a group's source falls outside the input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PadRow(Geometry g, byte* src, byte* dstRow, long n, long r)
+    private static void PadRow(Geometry g, byte* src, byte* dstRow, long n, long r)
     {
         long pixel = g.C * g.Es;
         var from = stackalloc byte*[4];   // from[k] + jj * pixel: group k's source for padded column jj

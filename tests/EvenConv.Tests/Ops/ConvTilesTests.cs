@@ -32,6 +32,17 @@ public unsafe class ConvTilesTests
     }
 
     [Theory]
+    [InlineData(16, 1, 29, 16)]
+    [InlineData(32, 2, 14, 64)]
+    [InlineData(64, 1, 8, 64)]
+    [InlineData(48, 1, 13, 32)]
+    public void Conv_rows_with_each_channel_quarter_from_its_own_place_match_the_float64_loop(int k, int stride, int pixels, int lanes)
+    {
+        GroupRows<Simd512, Vector512<float>>(k, stride, pixels, lanes);
+        GroupRows<Simd256, Vector256<float>>(k, stride, pixels, lanes);
+    }
+
+    [Theory]
     [InlineData(16, 16, 64)]
     [InlineData(64, 8, 64)]
     [InlineData(32, 27, 32)]
@@ -79,6 +90,37 @@ public unsafe class ConvTilesTests
                     var col = stride * p + tap % 2;
                     for (var c = 0; c < k; c++) expected += (double)row[col * k + c] * w[(tap * k + c) * lanes + lane];
                 }
+                AssertNear(expected, output[p * lanes + lane], $"{typeof(TV).Name}: pixel {p}, lane {lane}");
+            }
+    }
+
+    /// <summary>Each of the eight (kernel row, channel quarter) inputs in an array of its own, as the channel groups of
+    /// symmetric padding are read from their own rows and columns.</summary>
+    private static void GroupRows<TI, TV>(int k, int stride, int pixels, int lanes) where TI : struct, ISimd<TV> where TV : struct
+    {
+        var rng = new Random(k * 11 + pixels);
+        int part = k / 4, inputPixels = stride * pixels + 1;
+        var inputs = Enumerable.Range(0, 8).Select(_ => Values(rng, inputPixels * k)).ToArray();   // [4·ty + q], k floats per pixel
+        float[] w = Values(rng, 4 * k * lanes), b = Values(rng, lanes), output = new float[pixels * lanes];
+        var handles = inputs.Select(a => System.Runtime.InteropServices.GCHandle.Alloc(a, System.Runtime.InteropServices.GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var groups = stackalloc float*[8];
+            for (var i = 0; i < 8; i++) groups[i] = (float*)handles[i].AddrOfPinnedObject();
+            fixed (float* wp = w, bp = b, o = output)
+                SymmetricConv2x2.ConvRowGroups<TI, TV>(k, stride, groups, wp, lanes, lanes, bp, o, pixels);
+        }
+        finally
+        {
+            foreach (var h in handles) h.Free();
+        }
+        for (var p = 0; p < pixels; p++)
+            for (var lane = 0; lane < lanes; lane++)
+            {
+                double expected = b[lane];
+                for (var tap = 0; tap < 4; tap++)
+                    for (var c = 0; c < k; c++)
+                        expected += (double)inputs[4 * (tap / 2) + c / part][(stride * p + tap % 2) * k + c % part] * w[(tap * k + c) * lanes + lane];
                 AssertNear(expected, output[p * lanes + lane], $"{typeof(TV).Name}: pixel {p}, lane {lane}");
             }
     }
@@ -147,9 +189,12 @@ public unsafe class ConvTilesTests
         var rng = new Random(k * lanes + rows);
         const int rowGap = 3;   // rows of both inputs lie further apart than one row's pixels
         long srcRowStride = pixels * k + rowGap, gyRowStride = pixels * lanes + rowGap;
-        float[] src = Values(rng, (int)(rows * srcRowStride)), gy = Values(rng, (int)(rows * gyRowStride));
+        const int quarterShift = 7;   // quarter q of a tile's channels is read q · 7 floats further on: its own place
+        float[] src = Values(rng, (int)(rows * srcRowStride) + 4 * quarterShift), gy = Values(rng, (int)(rows * gyRowStride));
         var vectors = TI.WeightTileVectors(lanes);
-        int channels = TI.WeightTileAccumulators / vectors, width = TI.Width * vectors;
+        int channels = TI.WeightTileAccumulators / vectors, width = TI.Width * vectors, per = channels / 4;
+        int Input(int r, int p, int j) => (int)(r * srcRowStride) + p * k + j + (j % channels) / per * quarterShift;
+        var at = stackalloc float*[4];
         for (var c0 = 0; c0 < k; c0 += channels)
             for (var l0 = 0; l0 < lanes; l0 += width)
             {
@@ -157,7 +202,8 @@ public unsafe class ConvTilesTests
                 var before = (float[])acc.Clone();
                 fixed (float* s = src, g = gy, a = acc)
                 {
-                    float* at = s + c0, accAt = a + c0 * lanes + l0;
+                    for (var q = 0; q < 4; q++) at[q] = s + c0 + q * per + q * quarterShift;
+                    var accAt = a + c0 * lanes + l0;
                     switch (vectors)
                     {
                         case 4: ConvTiles.WeightTile<TI, TV, C4>(at, k, srcRowStride, g + l0, lanes, gyRowStride, pixels, rows, accAt); break;
@@ -173,7 +219,7 @@ public unsafe class ConvTilesTests
                         if (inTile)
                             for (var r = 0; r < rows; r++)
                                 for (var p = 0; p < pixels; p++)
-                                    expected += (double)src[r * srcRowStride + p * k + j] * gy[r * gyRowStride + p * lanes + lane];
+                                    expected += (double)src[Input(r, p, j)] * gy[r * gyRowStride + p * lanes + lane];
                         AssertNear(expected, acc[j * lanes + lane], $"{typeof(TV).Name}: tile ({c0}, {l0}), channel {j}, lane {lane}");
                     }
             }

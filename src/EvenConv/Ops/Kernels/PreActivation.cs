@@ -6,8 +6,9 @@ namespace EvenConv.Ops.Kernels;
 
 /// <summary>
 /// A training-mode batch norm and a clamp (ReLU, ReLU6) applied per channel, <c>a = clamp(x · scale + shift, 0, upper)</c>,
-/// computed where the fused 2×2 kernels read their input instead of as a tensor: on each padded row while it sits in
-/// L1 cache (<see cref="ActivatePaddedRow"/>), in the forward and again, recomputed, in the weight gradient. Its backward
+/// computed where the fused 2×2 kernels read their input instead of as a tensor: on each input row while it sits in L1
+/// cache (<see cref="ActivateRow"/>, on the rows of <see cref="ExtendedRows"/>), in the forward and again, recomputed, in
+/// the weight gradient. Its backward
 /// is two row passes: <see cref="MaskGradientRow"/> right after the input gradient of a row is made (clamp mask and the
 /// two per-channel sums batch norm's gradient needs), then <see cref="NormGradientRows"/> once the sums are complete.
 /// Channel counts are multiples of 16 (<see cref="SymmetricConv2x2.Supports"/>), so of every vector width.
@@ -30,23 +31,11 @@ internal sealed unsafe class PreActivation : IDisposable
 
     public int Channels { get; }
 
-    /// <summary>Activates padded row <paramref name="r"/> (<see cref="SymmetricPadKernel.Geometry.Wp"/> pixels, written by
-    /// <see cref="SymmetricPadKernel.PadRow"/> from the raw input) in place, then zeroes again what lies in the padding
-    /// of each channel group: the padding is the convolution's, applied to the activation, so it must stay zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void ActivatePaddedRow(SymmetricPadKernel.Geometry g, float* row, long r)
+    /// <summary>Activates <paramref name="pixels"/> pixels of a row of the raw input in place.</summary>
+    public void ActivateRow(float* row, long pixels)
     {
-        if (Simd.Wide) Activate<Simd512, Vector512<float>>(row, g.Wp);
-        else Activate<Simd256, Vector256<float>>(row, g.Wp);
-        long c = Channels;
-        for (var k = 0; k < 4; k++)
-        {
-            if (g.Count[k] == 0) continue;
-            long i = r - g.Top[k], start = g.Start[k], count = g.Count[k];
-            if (i < 0 || i >= g.H) { ZeroRuns(row + start, 0, g.Wp, c, count); continue; }
-            ZeroRuns(row + start, 0, g.Left[k], c, count);
-            ZeroRuns(row + start, g.Left[k] + g.W, g.Wp, c, count);
-        }
+        if (Simd.Wide) Activate<Simd512, Vector512<float>>(row, pixels);
+        else Activate<Simd256, Vector256<float>>(row, pixels);
     }
 
     /// <summary>The clamp of the affine map, in place, over <paramref name="pixels"/> pixels.</summary>
@@ -118,12 +107,6 @@ internal sealed unsafe class PreActivation : IDisposable
             for (long p = 0, at = v; p < pixels; p++, at += channels)
                 TI.Store(TI.Fma(a, TI.Load(grad + at), TI.Fma(b, TI.Load(x + at), d)), grad + at);
         }
-    }
-
-    /// <summary>Zeroes <paramref name="count"/> channels at <paramref name="run"/> in pixels [<paramref name="from"/>, <paramref name="to"/>).</summary>
-    private static void ZeroRuns(float* run, long from, long to, long channels, long count)
-    {
-        for (var p = from; p < to; p++) NativeMemory.Clear(run + p * channels, (nuint)(count * sizeof(float)));
     }
 
     private static float* Aligned(ReadOnlySpan<float> values)

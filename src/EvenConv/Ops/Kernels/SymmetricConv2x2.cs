@@ -6,11 +6,12 @@ namespace EvenConv.Ops.Kernels;
 
 /// <summary>
 /// C2sp on the CPU without a padded tensor: forward, input gradient and weight gradient of a 2×2 convolution
-/// over symmetrically padded channels_last float32 maps, with the padding done one row at a time into a buffer that
-/// stays in L1 cache. The plain route — pad into a new tensor, convolve with oneDNN, remake the padded tensor in
-/// backward, gather the input gradient out of the padded gradient — makes three extra passes over main memory per
-/// layer, which at the CIFAR shapes cost about as much as the 2×2 convolution itself; these kernels make none and run
-/// their inner loops at 3/4 of the FMA peak with AVX-512 (<see cref="ConvTiles"/>). Equal to
+/// over symmetrically padded channels_last float32 maps. The forward and the weight gradient never pad: each channel
+/// group reads the input at its own row and column, from rows copied with a zero pixel on each side
+/// (<see cref="ExtendedRows"/>); the input gradient is made row by row in L1 cache. The plain route — pad into a new
+/// tensor, convolve with oneDNN, remake the padded tensor in backward, gather the input gradient out of the padded
+/// gradient — makes three extra passes over main memory per layer, which at the CIFAR shapes cost about as much as the
+/// 2×2 convolution itself; these kernels make none and run their inner loops near the FMA peak (<see cref="ConvTiles"/>). Equal to
 /// <c>conv2d(SymmetricPad.Apply(x, 2), w, b)</c> up to float rounding; <see cref="Supports"/> says when they apply
 /// (AVX-512 or AVX2 with FMA, stride 1 or 2, no dilation or groups, 16–64 channels: the CIFAR widths); otherwise
 /// callers take the plain route.
@@ -60,11 +61,14 @@ internal static unsafe class SymmetricConv2x2
         var b = biasVector is null ? null : (float*)TensorMemory.Address(biasVector);
         ForRowChunks(g.N * ho, (_, first, end) =>
         {
-            using var rows = new PaddedRows(g, preActivation);
+            // Output row h reads input rows S·h − 1, S·h and S·h + 1: each channel group its own two of them.
+            using var rows = new ExtendedRows((float*)x, g.H, g.W, g.C, slots: 3, preActivation);
+            var groups = stackalloc float*[8];
             for (var row = first; row < end; row++)
             {
                 long n = row / ho, h = row % ho;
-                ConvRow((int)g.C, stride, rows.Get(x, n, stride * h), rows.Get(x, n, stride * h + 1), w, lanes, lanes, b, y + row * wo * lanes, (int)wo);
+                GroupRows(g, rows, n, stride * h, groups);
+                ConvRowGroups((int)g.C, stride, groups, w, lanes, lanes, b, y + row * wo * lanes, (int)wo);
             }
         });
         return output;
@@ -131,8 +135,49 @@ internal static unsafe class SymmetricConv2x2
         }
     }
 
-    /// <summary>One output row (<see cref="ConvTiles.ConvRow{TI,TV,TK,TS}"/>) for the first <paramref name="laneCount"/>
-    /// of <paramref name="lanes"/> output channels.</summary>
+    /// <summary>Where each channel group of padded rows <paramref name="r"/> and r + 1 lies in extended input rows:
+    /// <c>groups[4·ty + c]</c> is group c of padded row r + ty at padded column 0 (<see cref="ConvRowGroups(int,int,float**,float*,long,long,float*,float*,int)"/>).
+    /// Group c of padded pixel (r, j) is input pixel (r − top_c, j − left_c), one pixel further in the extended row.</summary>
+    internal static void GroupRows(SymmetricPadKernel.Geometry g, ExtendedRows rows, long n, long r, float** groups)
+    {
+        float* above = rows.Get(n, r - 1), at = rows.Get(n, r), below = rows.Get(n, r + 1);   // tops are 0 or 1
+        for (var ty = 0; ty < 2; ty++)
+            for (var c = 0; c < 4; c++)
+            {
+                var shift = ty - g.Top[c];
+                groups[4 * ty + c] = (shift < 0 ? above : shift == 0 ? at : below) + (1 - g.Left[c]) * g.C + g.Start[c];
+            }
+    }
+
+    /// <summary>One output row (<see cref="ConvTiles.ConvRowGroups{TI,TV,TK,TS}"/>) at stride 1 or 2, for the first
+    /// <paramref name="laneCount"/> of <paramref name="lanes"/> output channels, with each quarter of the input channels
+    /// (each channel group) read from its own place: <c>groups[4·ty + q]</c>.</summary>
+    internal static void ConvRowGroups(int k, int stride, float** groups, float* w, long lanes, long laneCount, float* bias, float* output,
+        int pixels)
+    {
+        if (Simd.Wide) ConvRowGroups<Simd512, Vector512<float>>(k, stride, groups, w, lanes, laneCount, bias, output, pixels);
+        else ConvRowGroups<Simd256, Vector256<float>>(k, stride, groups, w, lanes, laneCount, bias, output, pixels);
+    }
+
+    internal static void ConvRowGroups<TI, TV>(int k, int stride, float** groups, float* w, long lanes, long laneCount, float* bias,
+        float* output, int pixels) where TI : struct, ISimd<TV> where TV : struct
+    {
+        switch (k, stride)
+        {
+            case (16, 1): ConvTiles.ConvRowGroups<TI, TV, C16, C1>(groups, w, lanes, laneCount, bias, output, pixels); break;
+            case (32, 1): ConvTiles.ConvRowGroups<TI, TV, C32, C1>(groups, w, lanes, laneCount, bias, output, pixels); break;
+            case (48, 1): ConvTiles.ConvRowGroups<TI, TV, C48, C1>(groups, w, lanes, laneCount, bias, output, pixels); break;
+            case (64, 1): ConvTiles.ConvRowGroups<TI, TV, C64, C1>(groups, w, lanes, laneCount, bias, output, pixels); break;
+            case (16, 2): ConvTiles.ConvRowGroups<TI, TV, C16, C2>(groups, w, lanes, laneCount, bias, output, pixels); break;
+            case (32, 2): ConvTiles.ConvRowGroups<TI, TV, C32, C2>(groups, w, lanes, laneCount, bias, output, pixels); break;
+            case (48, 2): ConvTiles.ConvRowGroups<TI, TV, C48, C2>(groups, w, lanes, laneCount, bias, output, pixels); break;
+            case (64, 2): ConvTiles.ConvRowGroups<TI, TV, C64, C2>(groups, w, lanes, laneCount, bias, output, pixels); break;
+            default: throw new ArgumentOutOfRangeException(nameof(k), k, "No row kernel for this channel count and stride (see Supports).");
+        }
+    }
+
+    /// <summary><see cref="ConvRowGroups(int,int,float**,float*,long,long,float*,float*,int)"/> over two whole input rows,
+    /// <paramref name="row0"/> for ty = 0 and <paramref name="row1"/> for ty = 1.</summary>
     internal static void ConvRow(int k, int stride, float* row0, float* row1, float* w, long lanes, long laneCount, float* bias, float* output,
         int pixels)
     {
@@ -143,18 +188,9 @@ internal static unsafe class SymmetricConv2x2
     internal static void ConvRow<TI, TV>(int k, int stride, float* row0, float* row1, float* w, long lanes, long laneCount, float* bias,
         float* output, int pixels) where TI : struct, ISimd<TV> where TV : struct
     {
-        switch (k, stride)
-        {
-            case (16, 1): ConvTiles.ConvRow<TI, TV, C16, C1>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
-            case (32, 1): ConvTiles.ConvRow<TI, TV, C32, C1>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
-            case (48, 1): ConvTiles.ConvRow<TI, TV, C48, C1>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
-            case (64, 1): ConvTiles.ConvRow<TI, TV, C64, C1>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
-            case (16, 2): ConvTiles.ConvRow<TI, TV, C16, C2>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
-            case (32, 2): ConvTiles.ConvRow<TI, TV, C32, C2>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
-            case (48, 2): ConvTiles.ConvRow<TI, TV, C48, C2>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
-            case (64, 2): ConvTiles.ConvRow<TI, TV, C64, C2>(row0, row1, w, lanes, laneCount, bias, output, pixels); break;
-            default: throw new ArgumentOutOfRangeException(nameof(k), k, "No row kernel for this channel count and stride (see Supports).");
-        }
+        var groups = stackalloc float*[8];
+        for (var i = 0; i < 8; i++) groups[i] = (i < 4 ? row0 : row1) + i % 4 * (k / 4);
+        ConvRowGroups<TI, TV>(k, stride, groups, w, lanes, laneCount, bias, output, pixels);
     }
 
     /// <summary>Two lane vectors of a stride-1 row, each from its own rows (<see cref="ConvTiles.ConvRowPair{TI,TV,TK}"/>);
