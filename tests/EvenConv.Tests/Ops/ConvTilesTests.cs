@@ -15,7 +15,9 @@ public unsafe class ConvTilesTests
     {
         // channels, stride, pixels, lanes, bias
         { 16, 1, 1, 16, true },
-        { 16, 1, 29, 16, false },   // 29 pixels: three row tiles of either width, none full
+        { 16, 1, 29, 16, false },   // 29 pixels: two row tiles of one AVX-512 vector, five of AVX2, none full
+        { 16, 2, 16, 16, true },    // one tile of 16 pixels
+        { 32, 1, 33, 16, false },   // tiles of 16 and 17: the padded rows of a 32-pixel input gradient
         { 32, 1, 27, 64, true },    // two-vector tiles on both widths, paired taps: 13 + 14 pixels would not fit, 3 × 9 do
         { 64, 1, 14, 32, false },
         { 48, 1, 13, 64, true },
