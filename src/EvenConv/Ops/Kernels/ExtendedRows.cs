@@ -45,19 +45,12 @@ internal sealed unsafe class ExtendedRows : IDisposable
     }
 
     /// <summary>Writes row <paramref name="row"/> of image <paramref name="n"/> of the (N, <paramref name="height"/>,
-    /// <paramref name="width"/>, <paramref name="channels"/>) map, extended (<paramref name="width"/> + 2 pixels), to
-    /// <paramref name="dst"/>: all zeros outside the map.</summary>
+    /// <paramref name="width"/>, <paramref name="channels"/>) map into the extended row <paramref name="dst"/>
+    /// (<paramref name="width"/> + 2 pixels, whose first and last pixels the caller keeps zero): all zeros outside the map.</summary>
     public static void Make(float* map, long height, long width, long channels, PreActivation? activation, float* dst, long n, long row)
     {
-        var pixel = (nuint)(channels * sizeof(float));
-        if (row < 0 || row >= height)
-        {
-            NativeMemory.Clear(dst, (nuint)(width + 2) * pixel);
-            return;
-        }
-        NativeMemory.Clear(dst, pixel);
-        NativeMemory.Clear(dst + (width + 1) * channels, pixel);
-        CopyInterior(map, width, channels, activation, dst, n * height + row);
+        if (row < 0 || row >= height) NativeMemory.Clear(dst, (nuint)((width + 2) * channels * sizeof(float)));
+        else CopyInterior(map, width, channels, activation, dst, n * height + row);
     }
 
     private static void CopyInterior(float* map, long width, long channels, PreActivation? activation, float* dst, long mapRow)

@@ -51,7 +51,9 @@ internal sealed unsafe class WeightGradientBands : IDisposable
                     var group = channel / (g.C / 4);
                     quarterAt[(t * tiles + tile) * 4 + q] = ((t >> 1) - g.Top[group] + 1) * rowFloats + ((t & 1) - g.Left[group] + 1) * g.C + channel;
                 }
-        band = (float*)NativeMemory.AlignedAlloc((nuint)((stride * (bandRows - 1) + 3) * rowFloats * sizeof(float)), 64);
+        var bandBytes = (nuint)((stride * (bandRows - 1) + 3) * rowFloats * sizeof(float));
+        band = (float*)NativeMemory.AlignedAlloc(bandBytes, 64);
+        NativeMemory.Clear(band, bandBytes);   // the rows' end pixels stay zero (ExtendedRows.Make)
     }
 
     /// <summary>Output rows [<paramref name="first"/>, <paramref name="end"/>) of N·H_out, band by band; after each band
