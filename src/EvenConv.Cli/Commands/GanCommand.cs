@@ -30,6 +30,7 @@ internal static class GanCommand
         public readonly Option<int> Resolution = new("--resolution") { Description = "Image side: 32, 64 or 128 (smaller images are padded, larger centre-cropped and downsampled).", DefaultValueFactory = _ => 32 };
         public readonly Option<int> GWidth = new("--g-width") { Description = "Generator channels at 4×4 (halved per upsampling).", DefaultValueFactory = _ => 256 };
         public readonly Option<int> DWidth = new("--d-width") { Description = "Discriminator channels of the first stage (doubled per stage).", DefaultValueFactory = _ => 64 };
+        public readonly Option<double> Ema = new("--ema") { Description = "Decay of the moving average of the generator's weights, whose images are sampled and scored (0: off, the raw generator).", DefaultValueFactory = _ => 0.999 };
         public readonly Option<int> SampleEvery = new("--sample-every") { Description = "Write a sample grid every K steps (0: only at the end).", DefaultValueFactory = _ => 1000 };
         public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "Write a checkpoint every K steps.", DefaultValueFactory = _ => 1000 };
         public readonly Option<int> Patience = new("--patience") { Description = "Steps of outright discriminator wins after which a run counts as not converged.", DefaultValueFactory = _ => 500 };
@@ -38,7 +39,7 @@ internal static class GanCommand
 
         public void AddTo(Command c)
         {
-            foreach (Option o in new Option[] { Data, DataDir, Iters, Batch, Resolution, GWidth, DWidth, SampleEvery, CheckpointEvery, Patience, Features, FdSamples }) c.Options.Add(o);
+            foreach (Option o in new Option[] { Data, DataDir, Iters, Batch, Resolution, GWidth, DWidth, Ema, SampleEvery, CheckpointEvery, Patience, Features, FdSamples }) c.Options.Add(o);
         }
 
         public GanImages Images(ParseResult p) =>
@@ -49,7 +50,7 @@ internal static class GanCommand
 
         public GanTrainingOptions Training(ParseResult p, int seed) => new GanTrainingOptions
         {
-            Iterations = p.GetValue(Iters), BatchSize = p.GetValue(Batch), Seed = seed, SampleEvery = p.GetValue(SampleEvery),
+            Iterations = p.GetValue(Iters), BatchSize = p.GetValue(Batch), Seed = seed, GeneratorAverageDecay = p.GetValue(Ema), SampleEvery = p.GetValue(SampleEvery),
             CheckpointEvery = p.GetValue(CheckpointEvery), DivergencePatience = p.GetValue(Patience),
         }.Validate();
     }
@@ -75,7 +76,7 @@ internal static class GanCommand
             AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"{architecture.Conv}: {result.Describe()} after {result.Steps} steps ({result.Seconds / 60:F1} min); samples {trainer.Files.LatestSamples}");
             if (result.Outcome == GanOutcome.Completed && extractor is not null)
             {
-                var score = FrechetEvaluation.Score(trainer.Generator, images, extractor, parse.GetValue(run.FdSamples));
+                var score = FrechetEvaluation.Score(trainer.Sampler, images, extractor, parse.GetValue(run.FdSamples));
                 AnsiConsole.MarkupLineInterpolated(CultureInfo.InvariantCulture, $"{score.Metric} = [bold]{score.Value:F2}[/] over {score.Samples} real and {score.Samples} generated images");
             }
             else if (missing is not null) AnsiConsole.MarkupLineInterpolated($"[yellow]Distance skipped:[/] {missing}.");

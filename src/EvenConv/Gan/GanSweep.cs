@@ -60,7 +60,7 @@ public static class GanSweep
     {
         var path = Path.Combine(trainer.Files.Directory, $"score-{extractor.CacheKey}-n{samples}.json");
         if (File.Exists(path) && JsonSerializer.Deserialize<FrechetScore>(File.ReadAllText(path)) is { } cached) return cached;
-        var score = FrechetEvaluation.Score(trainer.Generator, images, extractor, samples);
+        var score = FrechetEvaluation.Score(trainer.Sampler, images, extractor, samples);
         AtomicFile.WriteAllText(path, JsonSerializer.Serialize(score));
         return score;
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using EvenConv.Data;
 using EvenConv.IO;
+using EvenConv.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -12,7 +13,8 @@ namespace EvenConv.Gan;
 /// <summary>
 /// Trains one generator/discriminator pair with the hinge loss and Adam, writing into a run folder
 /// (<see cref="GanRunFiles"/>): per-step losses, sample grids from a fixed noise batch, atomic checkpoints and the
-/// result. A run folder with a checkpoint is resumed, and the continuation is identical to an uninterrupted run:
+/// result. Samples and scores come from <see cref="Sampler"/>: the moving average of the generator's weights when
+/// <see cref="GanTrainingOptions.GeneratorAverageDecay"/> is set. A run folder with a checkpoint is resumed, and the continuation is identical to an uninterrupted run:
 /// every step draws its batch and noise from generators seeded by (seed, step), so no random state lives outside
 /// the checkpoint.
 /// </summary>
@@ -23,6 +25,7 @@ public sealed class GanTrainer : IDisposable
     private readonly GanImages _images;
     private readonly GanRunFiles _files;
     private readonly Adam _optG, _optD;
+    private readonly WeightAverage? _average;
     private readonly string _config;
 
     /// <summary>Builds both networks (initial weights from <see cref="GanTrainingOptions.Seed"/>) and their optimisers.</summary>
@@ -39,11 +42,23 @@ public sealed class GanTrainer : IDisposable
         Discriminator = new GanDiscriminator(architecture);
         _optG = optim.Adam(Generator.parameters(), options.LearningRate, options.Beta1, options.Beta2);
         _optD = optim.Adam(Discriminator.parameters(), options.LearningRate, options.Beta1, options.Beta2);
+        // Built after both networks, so the initial weights are those of a run without the average.
+        if (options.GeneratorAverageDecay > 0)
+        {
+            AverageGenerator = new GanGenerator(architecture);
+            _average = new WeightAverage(AverageGenerator, Generator, options.GeneratorAverageDecay);
+        }
         _config = DescribeRun(architecture, options, images);
     }
 
     /// <summary>The generator being trained.</summary>
     public GanGenerator Generator { get; }
+
+    /// <summary>The moving average of the generator's weights; null when <see cref="GanTrainingOptions.GeneratorAverageDecay"/> is 0.</summary>
+    public GanGenerator? AverageGenerator { get; }
+
+    /// <summary>The generator whose images are the run's samples and score: the average if there is one, else the trained one.</summary>
+    public GanGenerator Sampler => AverageGenerator ?? Generator;
 
     /// <summary>The discriminator being trained.</summary>
     public GanDiscriminator Discriminator { get; }
@@ -136,6 +151,7 @@ public sealed class GanTrainer : IDisposable
         var gLoss = -Discriminator.call(Generator.call(Noise(step, 0))).mean();
         gLoss.backward();
         _optG.step();
+        _average?.Update();
         return new GanStepLog(step, dLoss, gLoss.item<float>(), dReal, dFake, 0);
     }
 
@@ -175,14 +191,14 @@ public sealed class GanTrainer : IDisposable
 
     private Tensor Generate(Tensor noise)
     {
-        var wasTraining = Generator.training;
-        Generator.eval();
+        var wasTraining = Sampler.training;
+        Sampler.eval();
         try
         {
             using var _ = no_grad();
-            return Generator.call(noise);
+            return Sampler.call(noise);
         }
-        finally { Generator.train(wasTraining); }
+        finally { Sampler.train(wasTraining); }
     }
 
     private void WriteSamples(int step, Tensor noise)
@@ -205,6 +221,11 @@ public sealed class GanTrainer : IDisposable
             ModuleState.Save(Discriminator, writer);
             AdamState.Save(_optG, writer);
             AdamState.Save(_optD, writer);
+            if (_average is not null)
+            {
+                writer.Write(_average.Updates);
+                ModuleState.Save(AverageGenerator!, writer);
+            }
         });
 
     private (int Step, double Seconds) LoadCheckpoint(DivergenceMonitor monitor)
@@ -223,6 +244,11 @@ public sealed class GanTrainer : IDisposable
             ModuleState.Load(Discriminator, reader);
             AdamState.Load(_optG, reader);
             AdamState.Load(_optD, reader);
+            if (_average is not null)
+            {
+                _average.Updates = reader.ReadInt64();
+                ModuleState.Load(AverageGenerator!, reader);
+            }
             return (step, seconds);
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentException)
@@ -273,6 +299,7 @@ public sealed class GanTrainer : IDisposable
             options.LearningRate,
             options.Beta1,
             options.Beta2,
+            options.GeneratorAverageDecay,
             options.DiscriminatorSteps,
             options.Seed,
             options.SampleCount,
@@ -296,6 +323,7 @@ public sealed class GanTrainer : IDisposable
         _optG.Dispose();
         _optD.Dispose();
         Generator.Dispose();
+        AverageGenerator?.Dispose();
         Discriminator.Dispose();
     }
 

@@ -2,7 +2,8 @@ namespace EvenConv.Gan;
 
 /// <summary>
 /// How a GAN is trained. Defaults are the protocol of paper.md Decision 7: hinge loss, Adam with lr 2e-4 and
-/// β = (0.5, 0.999), one discriminator step per generator step, batch 64.
+/// β = (0.5, 0.999), one discriminator step per generator step, batch 64; samples and scores come from an
+/// exponential moving average of the generator's weights (β 0.999).
 /// </summary>
 public sealed record GanTrainingOptions
 {
@@ -20,6 +21,12 @@ public sealed record GanTrainingOptions
 
     /// <summary>Adam β₂.</summary>
     public double Beta2 { get; init; } = 0.999;
+
+    /// <summary>
+    /// Decay β of the exponential moving average of the generator's weights (<see cref="EvenConv.Training.WeightAverage"/>),
+    /// whose images are the run's samples and its score; 0 turns the average off (samples from the raw generator).
+    /// </summary>
+    public double GeneratorAverageDecay { get; init; } = 0.999;
 
     /// <summary>Discriminator steps per generator step.</summary>
     public int DiscriminatorSteps { get; init; } = 1;
@@ -53,6 +60,8 @@ public sealed record GanTrainingOptions
         if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Batch size must be at least 2 (batch norm needs two images).");
         if (LearningRate <= 0 || !double.IsFinite(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be a positive number (2e-4 is the default).");
         if (Beta1 is < 0 or >= 1 || Beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(Beta1), (Beta1, Beta2), "Adam betas must lie in [0, 1) (defaults 0.5, 0.999).");
+        if (GeneratorAverageDecay is < 0 or >= 1 || double.IsNaN(GeneratorAverageDecay))
+            throw new ArgumentOutOfRangeException(nameof(GeneratorAverageDecay), GeneratorAverageDecay, "The generator average's decay must lie in [0, 1) (0 = off, 0.999 is the default).");
         if (DiscriminatorSteps < 1) throw new ArgumentOutOfRangeException(nameof(DiscriminatorSteps), DiscriminatorSteps, "At least one discriminator step per generator step.");
         if (SampleEvery < 0) throw new ArgumentOutOfRangeException(nameof(SampleEvery), SampleEvery, "Sample interval must be 0 (end only) or positive.");
         if (SampleCount < 1) throw new ArgumentOutOfRangeException(nameof(SampleCount), SampleCount, "A sample grid needs at least one image.");

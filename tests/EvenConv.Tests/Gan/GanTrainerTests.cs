@@ -31,11 +31,11 @@ public class GanTrainerTests
     public void A_resumed_run_continues_exactly_like_an_uninterrupted_one()
     {
         var straightDir = GanTestData.TempDirectory();
-        Dictionary<string, Tensor> straightG, straightD;
+        Dictionary<string, Tensor> straightG, straightD, straightAverage;
         using (var straight = new GanTrainer(GanTestData.TinyArchitecture(), GanTestData.TinyOptions(5), TinyImages(), straightDir))
         {
             straight.Train();
-            (straightG, straightD) = (Snapshot(straight.Generator), Snapshot(straight.Discriminator));
+            (straightG, straightD, straightAverage) = (Snapshot(straight.Generator), Snapshot(straight.Discriminator), Snapshot(straight.AverageGenerator!));
         }
 
         var resumedDir = GanTestData.TempDirectory();
@@ -46,6 +46,7 @@ public class GanTrainerTests
         Assert.Equal(5, result.Steps);
         foreach (var (name, t) in Snapshot(second.Generator)) Assert.True(t.Equals(straightG[name]), $"generator {name} differs after resume");
         foreach (var (name, t) in Snapshot(second.Discriminator)) Assert.True(t.Equals(straightD[name]), $"discriminator {name} differs after resume");
+        foreach (var (name, t) in Snapshot(second.AverageGenerator!)) Assert.True(t.Equals(straightAverage[name]), $"average generator {name} differs after resume");
         static string[] Losses(string dir) => File.ReadAllLines(new GanRunFiles(dir).Losses).Select(l => l[..l.IndexOf("\"seconds\"", StringComparison.Ordinal)]).ToArray();
         Assert.Equal(Losses(straightDir), Losses(resumedDir));
     }
@@ -60,6 +61,22 @@ public class GanTrainerTests
     [InlineData(7, 123, 1001, 402728160)]
     public void Step_seeds_are_the_same_in_every_process(int seed, int step, int stream, int expected) =>
         Assert.Equal(expected, GanTrainer.StepSeed(seed, step, stream));
+
+    [Fact]
+    public void Samples_come_from_the_weight_average_which_trails_the_generator_and_without_it_from_the_generator()
+    {
+        using var averaged = new GanTrainer(GanTestData.TinyArchitecture(), GanTestData.TinyOptions(3), TinyImages(), GanTestData.TempDirectory());
+        averaged.Train();
+        Assert.Same(averaged.AverageGenerator, averaged.Sampler);
+        var name = averaged.Generator.named_parameters().First().name;
+        var g = averaged.Generator.named_parameters().First().parameter;
+        var a = averaged.AverageGenerator!.named_parameters().First(p => p.name == name).parameter;
+        Assert.False(a.allclose(g, rtol: 0, atol: 0), "after three updates with β ≈ 0.2–0.3 the average must lag the generator");
+
+        using var plain = new GanTrainer(GanTestData.TinyArchitecture(), GanTestData.TinyOptions(1) with { GeneratorAverageDecay = 0 }, TinyImages(), GanTestData.TempDirectory());
+        Assert.Null(plain.AverageGenerator);
+        Assert.Same(plain.Generator, plain.Sampler);
+    }
 
     [Fact]
     public void A_discriminator_that_wins_outright_ends_the_run_as_did_not_converge()
