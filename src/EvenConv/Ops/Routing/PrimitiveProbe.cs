@@ -22,17 +22,18 @@ public sealed record ProbeResult(ProbeCase Case, bool Survived, double Error, st
 public sealed class ProbeUnavailableException(string message) : Exception(message);
 
 /// <summary>
-/// Tries libtorch convolutions in a child process and checks their values, so that a primitive that kills its process (oneDNN's SIGFPE on
-/// some hosts) kills the child instead. The child is this same application, started again with
-/// <c>DOTNET_STARTUP_HOOKS</c> naming the EvenConv assembly: its <c>StartupHook</c> runs the cases and exits before
-/// the application's own <c>Main</c>, so this works for any app that references EvenConv (the CLI, a test host,
-/// a user's program) without a helper executable. The child reports each case before and after running it; when
-/// it dies, the case it had started is recorded as fatal and a new child continues with the rest.
+/// Tries libtorch convolutions in a child process and checks their values, so that a primitive that kills its process
+/// (oneDNN's SIGFPE on some hosts) kills the child instead. The child is this same application, started again with
+/// <c>DOTNET_STARTUP_HOOKS</c> naming the EvenConv assembly: its <c>StartupHook</c> serves cases and exits before the
+/// application's own <c>Main</c>, so this works for any app that references EvenConv (the CLI, a test host, a user's
+/// program) without a helper executable. A session keeps one child: it reads a case per line on standard input and
+/// answers each with its error, so a case costs the convolution, not a process start (about a second); when the
+/// child dies, the case it was given is recorded with the signal, and the next case starts a new child.
 /// </summary>
-public static class PrimitiveProbe
+public sealed class PrimitiveProbe : IDisposable
 {
-    /// <summary>Set in the child: the cases to run, separated by ';'.</summary>
-    public const string CasesVariable = "EVENCONV_PROBE_CASES";
+    /// <summary>Set in the child: marks it as a probe child.</summary>
+    public const string ChildVariable = "EVENCONV_PROBE_CHILD";
 
     /// <summary>Set in the child: libtorch's intra-op thread count (oneDNN's blocking depends on it).</summary>
     public const string ThreadsVariable = "EVENCONV_PROBE_THREADS";
@@ -40,56 +41,109 @@ public static class PrimitiveProbe
     /// <summary>Fault injection for tests: the child raises SIGFPE instead of running the case named here.</summary>
     public const string FaultVariable = "EVENCONV_PROBE_FAULT";
 
-    /// <summary>Runs <paramref name="cases"/> in child processes with <paramref name="threads"/> intra-op threads and
-    /// returns one result per case, in order.</summary>
-    /// <exception cref="ProbeUnavailableException">No child could be started, or one hung past <paramref name="timeout"/>.</exception>
+    private readonly int _threads;
+    private readonly TimeSpan _timeout;
+    private readonly IReadOnlyDictionary<string, string> _environment;
+    private Process? _child;
+    private readonly StringBuilder _errorOutput = new();
+
+    /// <summary>A session whose children run with <paramref name="threads"/> intra-op threads; a case that takes
+    /// longer than <paramref name="timeout"/> (default 2 minutes) ends the session.</summary>
+    public PrimitiveProbe(int threads, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    {
+        _threads = threads;
+        _timeout = timeout ?? TimeSpan.FromMinutes(2);
+        _environment = extraEnvironment ?? new Dictionary<string, string>();
+    }
+
+    /// <summary>Runs <paramref name="cases"/> in one session and returns one result per case, in order.</summary>
+    /// <exception cref="ProbeUnavailableException">No child could be started, or a case hung.</exception>
     public static IReadOnlyList<ProbeResult> Run(IReadOnlyList<ProbeCase> cases, int threads, TimeSpan? timeout = null,
         IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
-        var results = new List<ProbeResult>(cases.Count);
-        while (results.Count < cases.Count)
-        {
-            var pending = cases.Skip(results.Count).ToList();
-            var child = RunChild(pending, threads, timeout ?? TimeSpan.FromSeconds(120), extraEnvironment);
-            results.AddRange(pending.Zip(child.Errors, (c, e) => new ProbeResult(c, true, e)));
-            if (child.Errors.Count < pending.Count)
-                results.Add(new ProbeResult(pending[child.Errors.Count], false, double.NaN, child.Failure));
-        }
-        return results;
+        using var probe = new PrimitiveProbe(threads, timeout, extraEnvironment);
+        return cases.Select(probe.Check).ToList();
     }
 
-    private sealed record ChildOutcome(IReadOnlyList<double> Errors, string Failure);
+    /// <summary>Runs one case in the session's child (starting one if needed).</summary>
+    /// <exception cref="ProbeUnavailableException">No child could be started, or the case hung.</exception>
+    public ProbeResult Check(ProbeCase probeCase)
+    {
+        var child = _child ??= StartChild();
+        child.StandardInput.WriteLine(probeCase.ToString());
+        child.StandardInput.Flush();
+        var line = ReadLine(child);
+        if (line is not null && line.StartsWith(ProbeChild.DoneLine, StringComparison.Ordinal))
+            return new ProbeResult(probeCase, true, double.Parse(line.Split(' ')[^1], CultureInfo.InvariantCulture));
+        // End of output: the child died on this case.
+        child.WaitForExit();
+        var failure = Describe(child.ExitCode);
+        EndChild();
+        if (failure.StartsWith("exit code", StringComparison.Ordinal))
+            throw new ProbeUnavailableException($"the probe process ended with {failure} on {probeCase}: {_errorOutput.ToString().Trim()}");
+        return new ProbeResult(probeCase, false, double.NaN, failure);
+    }
 
-    private static ChildOutcome RunChild(IReadOnlyList<ProbeCase> cases, int threads, TimeSpan timeout, IReadOnlyDictionary<string, string>? extra)
+    public void Dispose() => EndChild();
+
+    /// <summary>The child's next protocol line (other output, e.g. a library's notice on stdout, is skipped), or null
+    /// at the end of its output.</summary>
+    private string? ReadLine(Process child)
+    {
+        while (true)
+        {
+            var read = child.StandardOutput.ReadLineAsync();
+            if (!read.Wait(_timeout))
+            {
+                EndChild();
+                throw new ProbeUnavailableException($"the probe process did not answer within {_timeout.TotalSeconds:F0} s.");
+            }
+            if (read.Result is null || read.Result.StartsWith(ProbeChild.Prefix, StringComparison.Ordinal)) return read.Result;
+        }
+    }
+
+    private Process StartChild()
     {
         var (file, arguments) = OwnCommandLine();
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(file)
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
         foreach (var a in arguments) start.ArgumentList.Add(a);
         start.Environment["DOTNET_STARTUP_HOOKS"] = typeof(PrimitiveProbe).Assembly.Location;
-        start.Environment[CasesVariable] = string.Join(';', cases);
-        start.Environment[ThreadsVariable] = threads.ToString(CultureInfo.InvariantCulture);
-        foreach (var (k, v) in extra ?? new Dictionary<string, string>()) start.Environment[k] = v;
+        start.Environment[ChildVariable] = "1";
+        start.Environment[ThreadsVariable] = _threads.ToString(CultureInfo.InvariantCulture);
+        foreach (var (k, v) in _environment) start.Environment[k] = v;
 
-        using var process = Process.Start(start) ?? throw new ProbeUnavailableException($"could not start the probe process '{file}'.");
-        var error = new StringBuilder();
-        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line && error.Length < 4000) error.AppendLine(line); };
-        process.BeginErrorReadLine();
-        var readOutput = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
+        var child = Process.Start(start) ?? throw new ProbeUnavailableException($"could not start the probe process '{file}'.");
+        _errorOutput.Clear();
+        child.ErrorDataReceived += (_, e) => { if (e.Data is { } line && _errorOutput.Length < 4000) _errorOutput.AppendLine(line); };
+        child.BeginErrorReadLine();
+        _child = child;
+        if (ReadLine(child) != ProbeChild.ReadyLine)
         {
-            process.Kill(entireProcessTree: true);
-            throw new ProbeUnavailableException($"the probe process did not finish within {timeout.TotalSeconds:F0} s.");
+            child.WaitForExit(_timeout);
+            var code = child.HasExited ? Describe(child.ExitCode) : "no answer";
+            EndChild();
+            throw new ProbeUnavailableException($"the probe process ({file}) ended with {code} before it could run a case (startup hooks disabled?). {_errorOutput.ToString().Trim()}");
         }
-        process.WaitForExit();
-        var lines = readOutput.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (!lines.Contains(ProbeChild.ReadyLine))
-            throw new ProbeUnavailableException($"the probe process ({file}) exited with {Describe(process.ExitCode)} before it could run a case (startup hooks disabled?). {error.ToString().Trim()}");
-        // "done CASE ERROR" for each case that finished.
-        var errors = lines.Where(l => l.StartsWith(ProbeChild.DoneLine, StringComparison.Ordinal))
-            .Select(l => double.Parse(l.Split(' ')[^1], CultureInfo.InvariantCulture)).ToList();
-        if (process.ExitCode == 0 && errors.Count < cases.Count)
-            throw new ProbeUnavailableException($"the probe process exited normally after {errors.Count} of {cases.Count} cases. {error.ToString().Trim()}");
-        return new ChildOutcome(errors, Describe(process.ExitCode));
+        return child;
+    }
+
+    private void EndChild()
+    {
+        if (_child is null) return;
+        try
+        {
+            if (!_child.HasExited)
+            {
+                _child.StandardInput.Close(); // end of input: the child exits
+                if (!_child.WaitForExit(TimeSpan.FromSeconds(10))) _child.Kill(entireProcessTree: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException) { }
+        _child.Dispose();
+        _child = null;
     }
 
     /// <summary>This process's executable and arguments, from /proc/self/cmdline (the runtime host and, under

@@ -3,24 +3,24 @@ using System.Runtime.InteropServices;
 
 namespace EvenConv.Ops.Routing;
 
-/// <summary>The child side of <see cref="PrimitiveProbe"/>: runs the cases named in the environment and reports
-/// each on standard output.</summary>
+/// <summary>The child side of <see cref="PrimitiveProbe"/>: reads a case per line on standard input until its end and
+/// answers each on standard output with its relative error.</summary>
 internal static class ProbeChild
 {
-    public const string ReadyLine = "evenconv-probe: ready";
-    public const string DoneLine = "evenconv-probe: done ";
+    public const string Prefix = "evenconv-probe: ";
+    public const string ReadyLine = Prefix + "ready";
+    public const string DoneLine = Prefix + "done ";
 
-    public static int Run(string cases)
+    public static int Run()
     {
-        var list = cases.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(ProbeCase.Parse).ToList();
         if (int.TryParse(Environment.GetEnvironmentVariable(PrimitiveProbe.ThreadsVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var threads) && threads > 0)
             TorchSharp.torch.set_num_threads(threads);
         var fault = Environment.GetEnvironmentVariable(PrimitiveProbe.FaultVariable);
         Console.Out.WriteLine(ReadyLine);
-        foreach (var c in list)
+        Console.Out.Flush();
+        while (Console.In.ReadLine() is { } line)
         {
-            Console.Out.WriteLine($"evenconv-probe: start {c}");
-            Console.Out.Flush();
+            var c = ProbeCase.Parse(line);
             if (c.ToString() == fault) DieOfSigfpe();
             var error = c.Run();
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{DoneLine}{c} {error:R}"));
