@@ -58,7 +58,7 @@ public static class ReplicaBatchNorm
     private sealed record Statistics(double[] Mean, double[] InvStd, long Count, double Share);
 
     private static Tensor PerChannel(IEnumerable<double> values, Tensor like) =>
-        tensor(values.Select(v => (float)v).ToArray(), dtype: like.dtype).view(1, -1, 1, 1);
+        tensor(values.ToArray(), dtype: ScalarType.Float64).to_type(like.dtype).view(1, -1, 1, 1);
 
     private static double[] Values(Tensor t)
     {
