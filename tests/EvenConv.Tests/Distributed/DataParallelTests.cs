@@ -195,3 +195,29 @@ public class DataParallelTests
         Assert.True(error <= tolerance, $"{what}: relative error {error:G3} > {tolerance:G3}");
     }
 }
+
+/// <summary>The data-parallel benchmark's rows and ratios, its ranks being threads.</summary>
+[Collection(TinyTensors.Name)]
+public class DataParallelBenchmarkTests
+{
+    [Fact]
+    public void Each_bucket_size_and_the_steps_alone_get_a_row_with_their_allreduce_count()
+    {
+        var options = new EvenConv.Benchmarks.DataParallelBenchmarkOptions
+        {
+            Model = "resnet20", Batch = 2, BucketMegabytes = [0, 25], Rounds = 1, StepsPerSample = 1, WarmupSteps = 0,
+        };
+        var previous = get_num_threads();
+        try
+        {
+            var rows = ThreadJob.Run(2, comm => EvenConv.Benchmarks.DataParallelBenchmark.Run(comm, options))[0];
+            Assert.Equal([0.0, 25.0, null], rows.Select(r => r.BucketMegabytes));
+            Assert.True(rows[0].Buckets > 20 && rows[1].Buckets == 1 && rows[2].Buckets == 0, string.Join(", ", rows.Select(r => r.Buckets)));
+            Assert.All(rows, r => Assert.Equal(2 * 2 * 1000 / r.StepMs, r.ImagesPerSecond, 6));
+            var one = rows.Select(r => r with { Ranks = 1, ImagesPerSecond = r.ImagesPerSecond / 1.6 }).ToArray();
+            Assert.Equal(0.8, EvenConv.Benchmarks.DataParallelBenchmark.Efficiency(rows[1], [.. rows, .. one])!.Value, 9);
+            Assert.Equal(rows[1].StepMs / rows[2].StepMs, EvenConv.Benchmarks.DataParallelBenchmark.CommunicationCost(rows[1], rows)!.Value, 9);
+        }
+        finally { set_num_threads(previous); }
+    }
+}
