@@ -22,6 +22,7 @@ internal static class InfoCommand
             table.AddRow("C2sp kernels", Runtime.C2spKernelsDescription());
             table.AddRow("JIT", Runtime.JitDescription());
             table.AddRow("libstdc++", LibTorchSharpFix.HostStdCxxPath() ?? "not found");
+            table.AddRow("MPI (data-parallel)", EvenConv.Distributed.MpiCommunicator.Unavailable ?? "Open MPI's libmpi.so.40 loads: mpirun -np N ./evenconv train … (docs/distributed.md)");
             AnsiConsole.Write(table);
             return 0;
         });

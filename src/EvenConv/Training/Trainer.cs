@@ -87,10 +87,10 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
     public static TrainingConfig SavedConfig(string outputDirectory, ICommunicator communicator)
     {
         var path = Path.Combine(outputDirectory, CheckpointFile);
-        var bytes = communicator.BroadcastFromRoot(() => File.Exists(path)
-            ? File.ReadAllBytes(path)
+        var json = communicator.BroadcastFromRoot(() => File.Exists(path)
+            ? System.Text.Encoding.UTF8.GetBytes(Checkpoint.ReadHeader(path).Config.ToJson())
             : throw new EvenConvException($"{outputDirectory} has no {CheckpointFile} to resume from; start the run without --resume."));
-        return Checkpoint.ReadHeader(new MemoryStream(bytes, writable: false), path).Config;
+        return TrainingConfig.FromJson(System.Text.Encoding.UTF8.GetString(json), path);
     }
 
     private TrainingResult Train(TrainingConfig cfg, TrainingPosition position, List<EpochMetrics> history, Dictionary<string, Tensor>? saved, CancellationToken cancellation)
@@ -171,22 +171,14 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
             {
                 lr = schedule.At(epoch, batch.Index, batches);
                 var done = batch.Index + 1;
-                bool saveNow, stopNow;
                 using (var scope = NewDisposeScope())
                 {
                     var x = batch.Images().to(device);
                     var y = batch.Targets().to(device);
                     var logits = model.call(x);
                     var loss = Loss(logits, y, batch, cfg.LabelSmoothing, device);
-                    // One small allreduce a step carries what every rank must agree on: the step's loss and accuracy
-                    // sums, its images, rank 0's decision to checkpoint (it keeps the clock) and whether any rank is asked to stop.
-                    Span<double> shared =
-                    [
-                        (double)loss.item<float>() * batch.Count, logits.argmax(1).eq(y).sum().item<long>(), batch.Count,
-                        IsRoot && done < batches && ((cfg.CheckpointSteps > 0 && (step + 1) % cfg.CheckpointSteps == 0) ||
-                                                      (cfg.CheckpointMinutes > 0 && sinceCheckpoint.Elapsed.TotalMinutes >= cfg.CheckpointMinutes)) ? 1 : 0,
-                        cancellation.IsCancellationRequested ? 1 : 0,
-                    ];
+                    // The step's loss and accuracy sums and its images, over all ranks: a NaN on any rank stops all alike.
+                    Span<double> shared = [(double)loss.item<float>() * batch.Count, logits.argmax(1).eq(y).sum().item<long>(), batch.Count];
                     comm.AllreduceSum(shared);
                     var value = shared[0] / shared[2];
                     if (!double.IsFinite(value))
@@ -201,7 +193,6 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
                     correct += (long)shared[1];
                     seen += (long)shared[2];
                     step++;
-                    (saveNow, stopNow) = (shared[3] > 0, shared[4] > 0);
                 }
                 stepsThisSession++;
                 if (Progress is not null)
@@ -210,8 +201,16 @@ public sealed class Trainer(TrainingConfig config, string outputDirectory, Model
                     Progress(new TrainingProgress(epoch, cfg.Epochs, done, batches, lossSum / seen,
                         (seen - pos.EpochSeen) / Math.Max(epochClock.Elapsed.TotalSeconds, 1e-9), lr, TimeSpan.FromSeconds(perStep * (totalSteps - step))));
                 }
-                if (saveNow && !stopNow) Save(Here(done));
-                if (stopNow)
+                // Checkpoint and stop together: rank 0 keeps the clock, and a stop asked of any rank stops all.
+                Span<double> decisions =
+                [
+                    IsRoot && done < batches && ((cfg.CheckpointSteps > 0 && step % cfg.CheckpointSteps == 0) ||
+                                                  (cfg.CheckpointMinutes > 0 && sinceCheckpoint.Elapsed.TotalMinutes >= cfg.CheckpointMinutes)) ? 1 : 0,
+                    cancellation.IsCancellationRequested ? 1 : 0,
+                ];
+                comm.AllreduceSum(decisions);
+                if (decisions[0] > 0 && decisions[1] == 0) Save(Here(done));
+                if (decisions[1] > 0)
                 {
                     Save(Here(done));
                     throw new OperationCanceledException($"stopped at epoch {epoch}, batch {done}; continue with --resume.");

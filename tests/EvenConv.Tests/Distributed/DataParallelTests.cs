@@ -16,8 +16,16 @@ namespace EvenConv.Tests.Distributed;
 /// inside the fused BN-ReLU-C2sp op; a failure on rank 0 reaches every rank.
 /// </summary>
 [Collection(TinyTensors.Name)]
-public class DataParallelTests
+public class DataParallelTests : IDisposable
 {
+    /// <summary>Tensors made on the rank threads live outside any dispose scope: free them now, not in a later test
+    /// (the memory-measuring tests read the allocator's totals).</summary>
+    public void Dispose()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+    }
+
     private static InMemoryImageDataset Images(int n)
     {
         var pixels = Enumerable.Range(0, n * 2 * 5 * 4).Select(i => (byte)(i * 37 % 251)).ToArray();
@@ -198,8 +206,14 @@ public class DataParallelTests
 
 /// <summary>The data-parallel benchmark's rows and ratios, its ranks being threads.</summary>
 [Collection(TinyTensors.Name)]
-public class DataParallelBenchmarkTests
+public class DataParallelBenchmarkTests : IDisposable
 {
+    public void Dispose()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+    }
+
     [Fact]
     public void Each_bucket_size_and_the_steps_alone_get_a_row_with_their_allreduce_count()
     {
