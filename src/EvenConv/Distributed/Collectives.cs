@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using EvenConv.Ops;
 using static TorchSharp.torch;
@@ -59,10 +60,7 @@ public static class Collectives
     }
 
     /// <summary>The memory of a dense float32 CPU tensor, in storage order.</summary>
-    internal static unsafe Span<float> Floats(Tensor t)
-    {
-        if (t.dtype != ScalarType.Float32) throw new ArgumentException($"expected a float32 tensor, got {t.dtype}.", nameof(t));
-        var bytes = Bytes(t);
-        fixed (byte* start = bytes) return new Span<float>(start, bytes.Length / sizeof(float));
-    }
+    internal static Span<float> Floats(Tensor t) => t.dtype == ScalarType.Float32
+        ? MemoryMarshal.Cast<byte, float>(Bytes(t))
+        : throw new ArgumentException($"expected a float32 tensor, got {t.dtype}.", nameof(t));
 }
