@@ -29,9 +29,6 @@ public interface ICommunicator : IDisposable
     /// <summary>Copies <paramref name="data"/> of rank <paramref name="root"/> into every other rank's.</summary>
     void Broadcast(Span<byte> data, int root = 0);
 
-    /// <summary>Copies <paramref name="data"/> of rank <paramref name="root"/> into every other rank's.</summary>
-    void Broadcast(Span<float> data, int root = 0);
-
     /// <summary>Returns when every rank has called it.</summary>
     void Barrier();
 
@@ -54,7 +51,6 @@ public sealed class SingleProcess : ICommunicator
     public void AllreduceSum(Span<float> values) { }
     public void AllreduceSum(Span<double> values) { }
     public void Broadcast(Span<byte> data, int root = 0) => CheckRoot(root);
-    public void Broadcast(Span<float> data, int root = 0) => CheckRoot(root);
     public void Barrier() { }
     public void Abort(int exitCode) => Environment.Exit(exitCode);
     public void Dispose() { }

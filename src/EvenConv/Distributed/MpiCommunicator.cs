@@ -65,8 +65,6 @@ public sealed unsafe class MpiCommunicator : ICommunicator
 
     public void Broadcast(Span<byte> data, int root = 0) => Bcast(data, MpiLibrary.Byte, root);
 
-    public void Broadcast(Span<float> data, int root = 0) => Bcast(data, MpiLibrary.Float, root);
-
     private void Bcast<T>(Span<T> data, IntPtr type, int root) where T : unmanaged
     {
         if ((uint)root >= (uint)Size) throw new ArgumentOutOfRangeException(nameof(root), root, $"the job has ranks 0 … {Size - 1}.");

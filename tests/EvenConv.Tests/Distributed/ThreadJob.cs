@@ -50,8 +50,6 @@ internal sealed class ThreadJob
 
         public void Broadcast(Span<byte> data, int root = 0) => Exchange(data.ToArray())[root].CopyTo(data);
 
-        public void Broadcast(Span<float> data, int root = 0) => Exchange(data.ToArray())[root].CopyTo(data);
-
         public void Barrier() => job._barrier.SignalAndWait();
 
         public void Abort(int exitCode) => throw new InvalidOperationException($"rank {rank} aborted the job ({exitCode})");
