@@ -26,6 +26,7 @@ internal static class InfoCommand
             table.AddRow("convolution route", Markup.Escape(route[0]));
             foreach (var bad in route.Skip(1)) table.AddRow("[red]oneDNN fails[/]", Markup.Escape(bad));
             table.AddRow("libstdc++", LibTorchSharpFix.HostStdCxxPath() ?? "not found");
+            table.AddRow("MPI (data-parallel)", EvenConv.Distributed.MpiCommunicator.Unavailable ?? "Open MPI's libmpi.so.40 loads: mpirun -np N ./evenconv train … (docs/distributed.md)");
             AnsiConsole.Write(table);
             return 0;
         });
