@@ -1,3 +1,4 @@
+using EvenConv.Distributed;
 using EvenConv.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -23,7 +24,7 @@ public sealed class ConvNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = bn.call(conv.call(input));
+        var x = SyncBatchNorm.Call(bn, conv.call(input));
         if (_activation is { } a) x = a.ApplyInPlace(x);
         return x.MoveToOuterDisposeScope();
     }
