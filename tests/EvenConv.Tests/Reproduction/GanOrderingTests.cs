@@ -49,4 +49,18 @@ public class GanOrderingTests
     {
         Assert.Equal(Verdict.Inconclusive, GanExperiment.JudgeOrdering(Kinds(0, 10, 14, 15, 11, 16, c2Converged: 0), seeds: 2).Verdict);
     }
+
+    [Fact]
+    public void The_scores_measured_on_fashion_mnist_contradict_the_claim()
+    {
+        // docs/gan.md: 3 seeds, 1,200 steps. C3 9.06 ± 0.99 is clearly below C2sp 10.95 ± 0.71.
+        List<K> measured =
+        [
+            new("c2", 10.87, 1.51, 3, 3), new("c2sp", 10.95, 0.71, 3, 3), new("c3", 9.06, 0.99, 3, 3),
+            new("c4", 6.01, 1.00, 3, 3), new("c4sp", 6.29, 0.50, 3, 3), new("c5", 6.00, 0.45, 3, 3),
+        ];
+        var (verdict, why) = GanExperiment.JudgeOrdering(measured, 3);
+        Assert.Equal(Verdict.NotReproduced, verdict);
+        Assert.Contains("C2 is not separated", why);
+    }
 }
