@@ -27,6 +27,23 @@ internal static unsafe class LibTorchExports
     public static readonly delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void> GompParallel =
         (delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void>)Find("GOMP_parallel");
 
+    /// <summary><c>at::globalContext()</c>: libtorch's process-wide settings object.</summary>
+    public static readonly delegate* unmanaged<void*> GlobalContext =
+        (delegate* unmanaged<void*>)Find("_ZN2at13globalContextEv");
+
+    /// <summary><c>at::Context::setUserEnabledNNPACK(bool)</c> (Python's <c>torch.backends.nnpack.set_flags</c>), a member
+    /// function: the context is its first argument.</summary>
+    public static readonly delegate* unmanaged<void*, byte, void> SetUserEnabledNnpack =
+        (delegate* unmanaged<void*, byte, void>)Find("_ZN2at7Context20setUserEnabledNNPACKEb");
+
+    /// <summary><c>at::Context::userEnabledNNPACK() const</c>.</summary>
+    public static readonly delegate* unmanaged<void*, byte> UserEnabledNnpack =
+        (delegate* unmanaged<void*, byte>)Find("_ZNK2at7Context17userEnabledNNPACKEv");
+
+    /// <summary><c>at::native::_nnpack_available()</c>: whether NNPACK initialised on this CPU (logs a warning when not).</summary>
+    public static readonly delegate* unmanaged<byte> NnpackAvailable =
+        (delegate* unmanaged<byte>)Find("_ZN2at6native17_nnpack_availableEv");
+
     private static IntPtr Find(string symbol) =>
         OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libtorch_cpu.so", out var library) &&
         NativeLibrary.TryGetExport(library, symbol, out var address) ? address : IntPtr.Zero;

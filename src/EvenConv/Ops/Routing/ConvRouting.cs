@@ -53,6 +53,7 @@ public static class ConvRouting
     /// picks; non-square kernels and tensors off the CPU always go to libtorch.</summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride = 1, long padding = 0, long dilation = 1, long groups = 1)
     {
+        Nnpack.OffWhereUnavailable();
         if (input.device_type == TorchSharp.DeviceType.CPU && weight.shape[2] == weight.shape[3]
             && RouteFor(input, weight, stride, padding, dilation, groups) == ConvRoute.Gemm)
             return GemmConv.Apply(input, weight, bias, stride, padding, dilation, groups);

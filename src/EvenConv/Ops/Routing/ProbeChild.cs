@@ -15,6 +15,7 @@ internal static class ProbeChild
     {
         if (int.TryParse(Environment.GetEnvironmentVariable(PrimitiveProbe.ThreadsVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var threads) && threads > 0)
             TorchSharp.torch.set_num_threads(threads);
+        Nnpack.OffWhereUnavailable();
         var fault = Environment.GetEnvironmentVariable(PrimitiveProbe.FaultVariable);
         Console.Out.WriteLine(ReadyLine);
         Console.Out.Flush();
