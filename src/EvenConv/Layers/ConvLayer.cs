@@ -1,3 +1,4 @@
+using EvenConv.Interop.Onnx;
 using EvenConv.Ops;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -12,7 +13,7 @@ namespace EvenConv.Layers;
 /// (<c>weight</c>: C_out × C_in/groups × k × k, and <c>bias</c> when enabled), so state dicts read the same.
 /// Make one with <see cref="Conv.Create(ConvSpec, Action{Tensor}?, MemoryLayout?)"/>.
 /// </summary>
-public sealed class ConvLayer : nn.Module<Tensor, Tensor>
+public sealed class ConvLayer : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Parameter weight;
     private readonly Parameter? bias;
@@ -56,6 +57,9 @@ public sealed class ConvLayer : nn.Module<Tensor, Tensor>
             x = F.pad(x, Spec.Kind.SinglePadding(Spec.Dilation).ToTorchPadArgument());
         return F.conv2d(x, weight, bias, strides: _stride, padding: _centredPadding, dilation: _dilation, groups: Spec.Groups);
     }
+
+    /// <summary>Portable ONNX: see <see cref="OnnxConvolution"/>.</summary>
+    public string WriteOnnx(OnnxGraph graph, string input) => OnnxConvolution.Write(graph, this, input);
 
     private void CheckInput(Tensor input)
     {
