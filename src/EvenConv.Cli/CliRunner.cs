@@ -44,7 +44,7 @@ internal static class CliRunner
     }
 
     /// <summary>Errors that describe a problem with the user's input rather than a bug: reported without a stack trace.</summary>
-    private static bool IsUserError(Exception e) =>
+    internal static bool IsUserError(Exception e) =>
         e is ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
             or EvenConv.EvenConvException or InvalidOperationException;
 }

@@ -48,6 +48,8 @@ internal sealed class TrainingOptions
         Add(new Option<int>("--eval-batch") { Description = "Evaluation batch size." }, (c, v) => c with { EvalBatchSize = v });
         Add(new Option<int>("--threads") { Description = "Intra-op threads (0 = one per core)." }, (c, v) => c with { Threads = v });
         Add(new Option<int>("--workers") { Description = "Threads preparing batches (raise for image folders)." }, (c, v) => c with { LoaderWorkers = v });
+        Add(new Option<bool>("--sync-bn") { Description = "Data-parallel runs: batch norm with the statistics of the whole step's batch, over all ranks." }, (c, v) => c with { SyncBatchNorm = v });
+        Add(new Option<double>("--bucket-mb") { Description = "Data-parallel runs: megabytes of gradients averaged per allreduce (default 25; 0 = one per tensor)." }, (c, v) => c with { BucketMegabytes = v });
         Add(new Option<int>("--checkpoint-steps") { Description = "Also checkpoint every N steps within an epoch." }, (c, v) => c with { CheckpointSteps = v });
         Add(new Option<double>("--checkpoint-minutes") { Description = "Checkpoint within an epoch when this many minutes passed (default 5)." }, (c, v) => c with { CheckpointMinutes = v });
     }

@@ -15,6 +15,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure speed and memory (one process, interleaved, medians).");
         command.Subcommands.Add(CreateConv());
         command.Subcommands.Add(BenchTrainCommand.Create());
+        command.Subcommands.Add(BenchDistributedCommand.Create());
         return command;
     }
 

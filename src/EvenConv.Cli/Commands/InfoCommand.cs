@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EvenConv.NativeFix;
 using EvenConv.Ops;
+using EvenConv.Ops.Routing;
 using Spectre.Console;
 using TorchSharp;
 
@@ -11,7 +12,7 @@ internal static class InfoCommand
 {
     public static Command Create()
     {
-        var command = new Command("info", "Show the TorchSharp runtime, threads, memory layout, allocator, C2sp kernels, JIT mode and native-library status.");
+        var command = new Command("info", "Show the TorchSharp runtime, threads, memory layout, allocator, C2sp kernels, JIT mode, the convolution route and native-library status.");
         command.SetAction(_ =>
         {
             var table = new Table().AddColumns("setting", "value");
@@ -21,7 +22,11 @@ internal static class InfoCommand
             table.AddRow("allocator", Runtime.AllocatorDescription());
             table.AddRow("C2sp kernels", Runtime.C2spKernelsDescription());
             table.AddRow("JIT", Runtime.JitDescription());
+            var route = ConvRouting.Describe().ToList();
+            table.AddRow("convolution route", Markup.Escape(route[0]));
+            foreach (var bad in route.Skip(1)) table.AddRow("[red]oneDNN fails[/]", Markup.Escape(bad));
             table.AddRow("libstdc++", LibTorchSharpFix.HostStdCxxPath() ?? "not found");
+            table.AddRow("MPI (data-parallel)", EvenConv.Distributed.MpiCommunicator.Unavailable ?? "Open MPI's libmpi.so.40 loads: mpirun -np N ./evenconv train … (docs/distributed.md)");
             AnsiConsole.Write(table);
             return 0;
         });

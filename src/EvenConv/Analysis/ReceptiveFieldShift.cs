@@ -65,19 +65,31 @@ public static class ReceptiveFieldShift
                              || candidates[i + 1].Height != l.Height || candidates[i + 1].Width != l.Width)
             .Select(l => l.Index).ToHashSet();
 
+        // Measured in float64: gradients exact to rounding of 1e-16 rather than float32's, and computed by libtorch's own
+        // loops rather than oneDNN's CPU kernels, which on some hosts return wrong input gradients (4→4 2×2 NCHW on a
+        // 193² map: a quarter of the receptive field; at worst none, the NaN offsets seen there). Converting back is exact.
+        var dtype = model.parameters().Select(p => p.dtype).FirstOrDefault(ScalarType.Float32);
+        if (dtype == ScalarType.Float64) return MeasureInFloat64(model, channels, height, width, options, wanted);
+        model.to(ScalarType.Float64);
+        try { return MeasureInFloat64(model, channels, height, width, options, wanted); }
+        finally { model.to(dtype); }
+    }
+
+    private static IReadOnlyList<MeasuredShift> MeasureInFloat64(nn.Module<Tensor, Tensor> model, long channels, long height, long width, ErfOptions options, HashSet<int> wanted)
+    {
         // Only the input needs a gradient: freeze the parameters so autograd skips their gradients.
         var parameters = model.parameters().Where(p => p.requires_grad).ToList();
         foreach (var p in parameters) p.requires_grad = false;
         using var generator = new Generator((ulong)options.Seed);
         using var calibration = options.CalibrateBatchNorm
-            ? BatchNormCalibration.Calibrate(model, () => rand([2, channels, height, width], generator: generator))
+            ? BatchNormCalibration.Calibrate(model, () => rand([2, channels, height, width], ScalarType.Float64, generator: generator))
             : null;
         using var scope = NewDisposeScope();
         using var grad = enable_grad();
         var outputs = new List<(ShiftLayer Layer, Tensor Output)>();
         try
         {
-            var input = rand([options.Samples, channels, height, width], generator: generator).requires_grad_(true);
+            var input = rand([options.Samples, channels, height, width], ScalarType.Float64, generator: generator).requires_grad_(true);
             // Keep a copy of each output as the layer made it (a block may add its shortcut in place afterwards, and
             // may dispose intermediates with its own dispose scope): clone() pins the value and stays in the graph.
             ShiftTracer.Trace(model, input, (layer, output) =>
@@ -100,6 +112,8 @@ public static class ReceptiveFieldShift
         var unit = target == ErfTarget.CentralUnit ? output[.., .., (int)cy, (int)cx].sum() : output.sum();
         var g = autograd.grad([unit], [input], retain_graph: true)[0];
         var centroid = MapStatistics.Centroid(MapStatistics.ToArray(g.abs().sum([0, 1])));
+        if (centroid.Mass == 0)
+            throw new EvenConvException($"{layer.Name}: the output's gradient with respect to the input is zero everywhere (its units are dead for every random input), so its receptive field has no centre; measure with more random inputs (ErfOptions.Samples) or with ErfTarget.AllUnits.");
         // Nominal position: the unit's place (s−1)/2 + s·i on a grid of the layer's scale aligned with the image.
         double sy = layer.Y.Scale, sx = layer.X.Scale;
         var (ny, nx) = target == ErfTarget.CentralUnit

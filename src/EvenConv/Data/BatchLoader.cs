@@ -8,7 +8,16 @@ namespace EvenConv.Data;
 /// <summary>How a <see cref="BatchLoader"/> draws and prepares batches.</summary>
 public sealed record BatchLoaderOptions
 {
+    /// <summary>Images per batch of this loader's shard (per rank in data-parallel training).</summary>
     public int BatchSize { get; init; } = 128;
+    /// <summary>This loader's shard (0-based) of every batch, for the rank of a data-parallel job.</summary>
+    public int Shard { get; init; }
+    /// <summary>Shards every batch is split into (the job's ranks): a batch holds <see cref="BatchSize"/> × Shards images
+    /// of the epoch's order, and each shard takes its own contiguous part of them.</summary>
+    public int Shards { get; init; } = 1;
+    /// <summary>Leave out the epoch's last batch when it has fewer images than shards, so that every shard has images
+    /// in every batch (a data-parallel training step needs all ranks). At most Shards − 1 images an epoch go unused.</summary>
+    public bool DropBatchSmallerThanShards { get; init; }
     /// <summary>Shuffle the order every epoch (training); evaluation keeps the data set's order.</summary>
     public bool Shuffle { get; init; }
     public AugmentationOptions Augmentation { get; init; } = AugmentationOptions.None;
@@ -24,7 +33,10 @@ public sealed record BatchLoaderOptions
 /// <summary>
 /// Prepares batches on a background thread, a bounded queue ahead of the training loop, and measures how long the
 /// loop waits for them (stall time). Every batch is a pure function of (seed, epoch, batch index), so starting an
-/// epoch at any batch — resuming — yields exactly the batches an uninterrupted run sees.
+/// epoch at any batch — resuming — yields exactly the batches an uninterrupted run sees. Sharded (data-parallel),
+/// each rank reads its own part of the same (seed, epoch)-keyed order, and a sample's augmentation is keyed by its
+/// position in that order: the shards of a batch together are exactly the batch one process with Shards × the batch
+/// size would see.
 /// </summary>
 public sealed class BatchLoader
 {
@@ -37,6 +49,8 @@ public sealed class BatchLoader
         if (options.BatchSize < 1) throw new ArgumentException($"batch size {options.BatchSize} must be ≥ 1.");
         if (normalization.Mean.Length != data.Channels || normalization.Std.Length != data.Channels)
             throw new ArgumentException($"{data.Name}: normalisation has {normalization.Mean.Length} channels, the images {data.Channels}.");
+        if (options.Shards < 1 || (uint)options.Shard >= (uint)options.Shards)
+            throw new ArgumentException($"shard {options.Shard} of {options.Shards} does not exist; shards are 0 … shards − 1.");
         options.Augmentation.Validate();
         (_data, _normalization, Options) = (data, normalization, options);
     }
@@ -46,8 +60,18 @@ public sealed class BatchLoader
     /// <summary>The data set batches are drawn from.</summary>
     public IImageDataset Data => _data;
 
+    /// <summary>Images of a whole batch, all shards together.</summary>
+    public int GlobalBatchSize => Options.BatchSize * Options.Shards;
+
     /// <summary>Batches per epoch; the last one may be smaller.</summary>
-    public int BatchesPerEpoch => (_data.Count + Options.BatchSize - 1) / Options.BatchSize;
+    public int BatchesPerEpoch
+    {
+        get
+        {
+            var (full, rest) = Math.DivRem(_data.Count, GlobalBatchSize);
+            return full + (rest >= (Options.DropBatchSmallerThanShards ? Options.Shards : 1) ? 1 : 0);
+        }
+    }
 
     /// <summary>Time the consumer of the latest <see cref="Epoch"/> spent waiting for batches.</summary>
     public TimeSpan StallTime { get; private set; }
@@ -63,7 +87,8 @@ public sealed class BatchLoader
         {
             try
             {
-                for (var b = firstBatch; b < BatchesPerEpoch; b++) queue.Add(Prepare(order, epoch, b), stop.Token);
+                for (var b = firstBatch; b < BatchesPerEpoch; b++)
+                    if (Prepare(order, epoch, b) is { Count: > 0 } batch) queue.Add(batch, stop.Token); // a shard of a small last batch may be empty
             }
             catch (OperationCanceledException) { }
             catch (Exception e) { failure = ExceptionDispatchInfo.Capture(e); }
@@ -90,7 +115,7 @@ public sealed class BatchLoader
         }
     }
 
-    /// <summary>Batch <paramref name="index"/> of <paramref name="epoch"/>, prepared on the calling thread.</summary>
+    /// <summary>This shard of batch <paramref name="index"/> of <paramref name="epoch"/>, prepared on the calling thread.</summary>
     public Batch Prepare(int epoch, int index) => Prepare(Order(epoch), epoch, index);
 
     /// <summary>The order of the data set's images in <paramref name="epoch"/>.</summary>
@@ -110,8 +135,11 @@ public sealed class BatchLoader
     private Batch Prepare(int[] order, int epoch, int index)
     {
         if ((uint)index >= (uint)BatchesPerEpoch) throw new ArgumentOutOfRangeException(nameof(index), $"batch {index} of {BatchesPerEpoch}");
-        var first = index * Options.BatchSize;
-        var count = Math.Min(Options.BatchSize, _data.Count - first);
+        // The batch's positions in the order, then this shard's part of them (equal parts; the last batch's may differ by one).
+        var batchFirst = (long)index * GlobalBatchSize;
+        var batchCount = Math.Min(GlobalBatchSize, _data.Count - batchFirst);
+        var first = (int)(batchFirst + batchCount * Options.Shard / Options.Shards);
+        var count = (int)(batchFirst + batchCount * (Options.Shard + 1) / Options.Shards) - first;
         var sampleSize = _data.Channels * _data.Height * _data.Width;
         var pixels = new float[count * sampleSize];
         var labels = new long[count];
@@ -135,7 +163,7 @@ public sealed class BatchLoader
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Options.Workers },
                 () => new byte[sampleSize], (i, _, image) => { PrepareSample(i, image); return image; }, _ => { });
         }
-        var (mixLabels, mixWeights) = Mixup.Apply(Options.Augmentation, pixels, labels, sampleSize, new CounterRandom(Options.Seed, epoch, index, MixupStream));
+        var (mixLabels, mixWeights) = Mixup.Apply(Options.Augmentation, pixels, labels, sampleSize, new CounterRandom(Options.Seed, epoch, (long)index * Options.Shards + Options.Shard, MixupStream));
         return new Batch(epoch, index, _data.Channels, _data.Height, _data.Width, Options.Layout, pixels, labels, mixLabels, mixWeights);
     }
 }

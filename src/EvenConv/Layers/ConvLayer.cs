@@ -1,5 +1,6 @@
 using EvenConv.Interop.Onnx;
 using EvenConv.Ops;
+using EvenConv.Ops.Routing;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -55,7 +56,7 @@ public sealed class ConvLayer : nn.Module<Tensor, Tensor>, IOnnxExportable
             return SymmetricPadConv.Apply(x, weight, bias, (int)_stride[0], Spec.Dilation, Spec.Groups);
         if (Spec.Kind.Scheme == PaddingScheme.Same)
             x = F.pad(x, Spec.Kind.SinglePadding(Spec.Dilation).ToTorchPadArgument());
-        return F.conv2d(x, weight, bias, strides: _stride, padding: _centredPadding, dilation: _dilation, groups: Spec.Groups);
+        return ConvRouting.Conv2d(x, weight, bias, _stride[0], _centredPadding[0], _dilation[0], Spec.Groups);
     }
 
     /// <summary>Portable ONNX: see <see cref="OnnxConvolution"/>.</summary>

@@ -1,3 +1,4 @@
+using EvenConv.Distributed;
 using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
@@ -51,9 +52,9 @@ public sealed class ClassifierHead : nn.Module<Tensor, Tensor>, IOnnxExportable
     {
         using var scope = NewDisposeScope();
         var x = input;
-        if (pre_bn is not null) x = _activation.ApplyInPlace(pre_bn.call(x));
+        if (pre_bn is not null) x = _activation.ApplyInPlace(SyncBatchNorm.Call(pre_bn, x));
         if (conv is not null) x = conv.call(x);
-        x = _activation.ApplyInPlace(bn.call(x)).mean([2, 3]);
+        x = _activation.ApplyInPlace(SyncBatchNorm.Call(bn, x)).mean([2, 3]);
         if (_dropout > 0) x = F.dropout(x, _dropout, training);
         return fc.call(x).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using EvenConv.Distributed;
 using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
@@ -83,7 +84,7 @@ public sealed class DenseTransition : nn.Module<Tensor, Tensor>, IOnnxExportable
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        return F.avg_pool2d(conv.call(F.relu(bn.call(input), inplace: true)), 2).MoveToOuterDisposeScope();
+        return F.avg_pool2d(conv.call(F.relu(SyncBatchNorm.Call(bn, input), inplace: true)), 2).MoveToOuterDisposeScope();
     }
 
     public string WriteOnnx(OnnxGraph graph, string input) =>

@@ -1,3 +1,4 @@
+using EvenConv.Distributed;
 using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
@@ -24,7 +25,7 @@ public sealed class ConvNorm : nn.Module<Tensor, Tensor>, IOnnxExportable
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = bn.call(conv.call(input));
+        var x = SyncBatchNorm.Call(bn, conv.call(input));
         if (_activation is { } a) x = a.ApplyInPlace(x);
         return x.MoveToOuterDisposeScope();
     }

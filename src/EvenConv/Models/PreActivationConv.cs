@@ -1,3 +1,4 @@
+using EvenConv.Distributed;
 using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using EvenConv.Ops;
@@ -14,7 +15,7 @@ namespace EvenConv.Models;
 /// eval mode, other kinds, shapes the fused kernels do not take — runs the three modules as written. Both compute the
 /// same function, parameters and running statistics. The fused op reads the modules' parameters and buffers directly,
 /// so forward hooks on the batch norm and the convolution do not fire in training mode for fused layers (the analyses
-/// that use hooks run in eval mode).
+/// that use hooks run in eval mode). Both follow synchronized batch norm (<see cref="SyncBatchNorm"/>).
 /// </summary>
 public static class PreActivationConv
 {
@@ -29,12 +30,11 @@ public static class PreActivationConv
     {
         if (Fusable(norm, conv, input, out var layer))
         {
-            var state = new TrainingNorm(norm.weight!, norm.bias!, norm.running_mean, norm.running_var, norm.num_batches_tracked,
-                norm.momentum, norm.eps);
+            var state = SyncBatchNorm.State(norm);
             var upper = activation == Activation.Relu6 ? 6f : float.PositiveInfinity;
             return BatchNormActConv.Apply(input, state, upper, layer.Weight, layer.Bias, layer.Spec.Stride);
         }
-        return conv.call(activation.ApplyInPlace(norm.call(input)));
+        return conv.call(activation.ApplyInPlace(SyncBatchNorm.Call(norm, input)));
     }
 
     /// <summary>The eval-mode ONNX of <see cref="Apply"/>: the three modules in turn.</summary>

@@ -1,3 +1,4 @@
+using EvenConv.Distributed;
 using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
@@ -41,7 +42,7 @@ public abstract class PreActBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
         Tensor residual, identity;
         if (shortcut is not null && _shortcutInput == ShortcutInput.PreActivated)
         {
-            var a = _activation.ApplyInPlace(FirstNorm.call(input));
+            var a = _activation.ApplyInPlace(SyncBatchNorm.Call(FirstNorm, input));
             (residual, identity) = (AfterFirstConv(FirstConv.call(a)), shortcut.call(a));
         }
         else

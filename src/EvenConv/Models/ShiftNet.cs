@@ -1,3 +1,4 @@
+using EvenConv.Distributed;
 using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
@@ -37,8 +38,8 @@ public sealed class ShiftBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = shift.call(conv1.call(F.relu(bn1.call(input), inplace: true)));
-        x = conv2.call(F.relu(bn2.call(x), inplace: true));
+        var x = shift.call(conv1.call(F.relu(SyncBatchNorm.Call(bn1, input), inplace: true)));
+        x = conv2.call(F.relu(SyncBatchNorm.Call(bn2, x), inplace: true));
         if (!_concat) return x.add_(input).MoveToOuterDisposeScope();
         var pooled = _stride == 1 ? input : F.avg_pool2d(input, kernel_size: 3, stride: _stride, padding: 1, count_include_pad: false);
         return cat([pooled, x], 1).MoveToOuterDisposeScope();

@@ -1,3 +1,4 @@
+using EvenConv.Distributed;
 using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
@@ -44,7 +45,7 @@ public sealed class Stem : nn.Module<Tensor, Tensor>, IOnnxExportable
     {
         using var scope = NewDisposeScope();
         var x = conv.call(input);
-        if (bn is not null) x = _activation.ApplyInPlace(bn.call(x));
+        if (bn is not null) x = _activation.ApplyInPlace(SyncBatchNorm.Call(bn, x));
         // TensorFlow's SAME 3×3/2 max-pool gives ceil(H/2), as does padding 1 on each side.
         if (_maxPool) x = F.max_pool2d(x, kernel_size: 3, stride: 2, padding: 1);
         return x.MoveToOuterDisposeScope();

@@ -13,8 +13,11 @@ namespace EvenConv.Ops;
 /// <param name="BatchesTracked">Incremented in place; may be null.</param>
 /// <param name="Momentum">Weight of the batch in the running averages; null for a cumulative average.</param>
 /// <param name="Eps">Added to the variance.</param>
+/// <param name="SumOverReplicas">For a batch split between the ranks of a data-parallel job (synchronized batch norm):
+/// replaces each element of its argument with the sum over the ranks. Null: this process's batch is the whole batch.
+/// See <see cref="ReplicaBatchNorm"/>.</param>
 public sealed record TrainingNorm(Tensor Weight, Tensor Bias, Tensor? RunningMean, Tensor? RunningVar, Tensor? BatchesTracked,
-    double? Momentum, double Eps);
+    double? Momentum, double Eps, Action<double[]>? SumOverReplicas = null);
 
 /// <summary>
 /// Pre-activation before a C2sp convolution as one op: <c>conv2d(SymmetricPad(clamp(BN(x), 0, upper)), w, b, stride)</c>
@@ -26,7 +29,9 @@ public sealed record TrainingNorm(Tensor Weight, Tensor Bias, Tensor? RunningMea
 /// in cache (<see cref="PreActivation.MaskGradientRow"/>), then one pass applies batch norm's gradient:
 /// <c>∂x = a·g + b·x + d</c> per channel, with <c>a = γ/σ</c>, <c>b = −a·Σ(g·x̂)/(σ·M)</c>, <c>d = −a·Σg/M − b·μ</c>
 /// (M values per channel, x̂ = (x − μ)/σ), which is PyTorch's <c>γ/σ · (g − mean(g) − x̂ · mean(g · x̂))</c>.
-/// <see cref="Supports"/> says when it applies; elsewhere callers run the three ops.
+/// <see cref="Supports"/> says when it applies; elsewhere callers run the three ops. With
+/// <see cref="TrainingNorm.SumOverReplicas"/> the statistics and backward sums are those of the whole batch of a
+/// data-parallel step (<see cref="ReplicaBatchNorm"/>).
 /// </summary>
 public static class BatchNormActConv
 {
@@ -61,8 +66,9 @@ public static class BatchNormActConv
 
     private sealed record Args(SymmetricPad.Plan Plan, int Stride, float Upper, TrainingNorm Norm);
 
-    /// <summary>The batch statistics of one call, γ, and the affine map they give: <c>scale = γ/σ</c>, <c>shift = β − μ·scale</c>.</summary>
-    private sealed record Statistics(double[] Mean, double[] InvStd, double[] Gamma, float[] Scale, float[] Shift, long Count)
+    /// <summary>The batch statistics of one call, γ, and the affine map they give: <c>scale = γ/σ</c>, <c>shift = β − μ·scale</c>;
+    /// <paramref name="Count"/> values per channel here, <paramref name="Share"/> of the whole batch's (1 without replicas).</summary>
+    private sealed record Statistics(double[] Mean, double[] InvStd, double[] Gamma, float[] Scale, float[] Shift, long Count, double Share)
     {
         public PreActivation Kernel(float upper) => new(Scale, Shift, upper);
     }
@@ -72,6 +78,7 @@ public static class BatchNormActConv
     {
         long n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3], count = n * h * w;
         var (mean, variance) = ChannelStatistics.Compute((float*)TensorMemory.Address(input), n * h, w, c);
+        var total = a.Norm.SumOverReplicas is { } sum ? ReplicaBatchNorm.Combine(mean, variance, count, sum) : count;
         var gamma = Values(a.Norm.Weight);
         var beta = Values(a.Norm.Bias);
         var invStd = new double[c];
@@ -83,13 +90,13 @@ public static class BatchNormActConv
             scale[i] = (float)(gamma[i] * invStd[i]);
             shift[i] = (float)(beta[i] - mean[i] * gamma[i] * invStd[i]);
         }
-        UpdateRunningStatistics(a.Norm, mean, variance, count);
-        return new Statistics(mean, invStd, gamma, scale, shift, count);
+        UpdateRunningStatistics(a.Norm, mean, variance, total);
+        return new Statistics(mean, invStd, gamma, scale, shift, count, (double)count / total);
     }
 
     /// <summary>As BatchNorm2d does in training: the batch count goes up by one, and the running mean and (unbiased)
     /// variance move towards the batch's by the momentum, or by 1 / batches for a cumulative average.</summary>
-    private static void UpdateRunningStatistics(TrainingNorm norm, double[] mean, double[] variance, long count)
+    internal static void UpdateRunningStatistics(TrainingNorm norm, double[] mean, double[] variance, long count)
     {
         using var _ = no_grad();
         norm.BatchesTracked?.add_(1);
@@ -110,16 +117,19 @@ public static class BatchNormActConv
 
     /// <summary>Batch norm's backward from the activation's masked gradient <paramref name="grad"/> (overwritten with the
     /// input's gradient when <paramref name="needInput"/>) and its sums; returns ∂γ and ∂β.</summary>
-    private static unsafe (Tensor Gamma, Tensor Beta) NormBackward(Tensor input, Tensor grad, Statistics s, double[] sums, bool needInput)
+    private static unsafe (Tensor Gamma, Tensor Beta) NormBackward(Tensor input, Tensor grad, Statistics s, double[] sums, bool needInput, TrainingNorm norm)
     {
         long c = s.Mean.Length, m = s.Count;
         var dGamma = new float[c];
         var dBeta = new float[c];
         var coefficients = new float[3 * c];
+        // ∂γ and ∂β from this process's values; with replicas the gradient average adds the others' parts, and ∂x takes
+        // the whole batch's sums.
+        for (var i = 0; i < c; i++) (dGamma[i], dBeta[i]) = ((float)(s.InvStd[i] * (sums[c + i] - s.Mean[i] * sums[i])), (float)sums[i]);
+        if (norm.SumOverReplicas is { } sum && needInput) ReplicaBatchNorm.SumGradients(sums, s.Share, sum);
         for (var i = 0; i < c; i++)
         {
             double sumGrad = sums[i], sumGradNormed = s.InvStd[i] * (sums[c + i] - s.Mean[i] * sumGrad);
-            (dGamma[i], dBeta[i]) = ((float)sumGradNormed, (float)sumGrad);
             double a = s.Gamma[i] * s.InvStd[i], b = -a * s.InvStd[i] * sumGradNormed / m;
             (coefficients[i], coefficients[c + i], coefficients[2 * c + i]) = ((float)a, (float)b, (float)(-a * sumGrad / m - b * s.Mean[i]));
         }
@@ -171,7 +181,7 @@ public static class BatchNormActConv
             Tensor? gradInput, gradWeight;
             using (var pre = stats.Kernel(a.Upper))
                 (gradInput, gradWeight) = SymmetricConv2x2.Backward(upstream, input, weight, a.Plan, a.Stride, needInput: true, needWeight, pre, sums);
-            var (gradGamma, gradBeta) = NormBackward(input, gradInput!, stats, sums, needInput);
+            var (gradGamma, gradBeta) = NormBackward(input, gradInput!, stats, sums, needInput, a.Norm);
             if (!needInput) { gradInput!.Dispose(); gradInput = null; }
             if (!needNorm) { gradGamma.Dispose(); gradBeta.Dispose(); (gradGamma, gradBeta) = (null!, null!); }
             var gradBias = needBias ? upstream.sum([0, 2, 3]) : null;

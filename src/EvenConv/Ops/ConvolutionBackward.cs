@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using EvenConv.Ops.Routing;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,6 +22,9 @@ internal static class ConvolutionBackward
         long stride, long dilation, long groups, bool needInput, bool needWeight)
     {
         if (!needInput && !needWeight) return (null, null);
+        // Where oneDNN is wrong for this shape (ConvRouting), differentiate the GEMM form instead.
+        if (input.device_type == DeviceType.CPU && ConvRouting.RouteFor(input, weight, stride, 0, dilation, groups, backward: true) == ConvRoute.Gemm)
+            return GemmBackward(gradOutput, input, weight, stride, dilation, groups, needInput, needWeight);
         var key = string.Create(CultureInfo.InvariantCulture, $"{stride},{dilation},{groups},{needInput},{needWeight}");
         var unit = Compiled.GetOrAdd(key, _ => jit.compile(Script(stride, dilation, groups, needInput, needWeight)));
         var result = InvokeUnoptimized(unit, gradOutput, input, weight);
@@ -30,6 +34,20 @@ internal static class ConvolutionBackward
             (true, false) => ((Tensor)result, null),
             _ => (null, (Tensor)result),
         };
+    }
+
+    private static (Tensor? Input, Tensor? Weight) GemmBackward(Tensor gradOutput, Tensor input, Tensor weight,
+        long stride, long dilation, long groups, bool needInput, bool needWeight)
+    {
+        using var grad = enable_grad();
+        using var x = input.detach().requires_grad_(needInput);
+        using var w = weight.detach().requires_grad_(needWeight);
+        using var y = GemmConv.Apply(x, w, null, stride, 0, dilation, groups);
+        var wanted = new List<Tensor>();
+        if (needInput) wanted.Add(x);
+        if (needWeight) wanted.Add(w);
+        var grads = autograd.grad([y], wanted, [gradOutput]);
+        return (needInput ? grads[0] : null, needWeight ? grads[^1] : null);
     }
 
     // The graph executor's optimising (profiling) mode specialises and guards the one-op graph for each new shape;

@@ -1,4 +1,5 @@
 using EvenConv.Ops.Kernels;
+using EvenConv.Ops.Routing;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -44,7 +45,7 @@ public static class SymmetricPadConv
         if (SymmetricConv2x2.Supports(input, weight, a.Stride, a.Dilation, a.Groups))
             return SymmetricConv2x2.Forward(input, weight, bias, a.Plan, a.Stride);
         using var padded = a.Plan.Pad(input);
-        return F.conv2d(padded, weight, bias, strides: [a.Stride, a.Stride], dilation: [a.Dilation, a.Dilation], groups: a.Groups);
+        return ConvRouting.Conv2d(padded, weight, bias, a.Stride, 0, a.Dilation, a.Groups);
     }
 
     /// <summary>The plain route: remake the padded input, run libtorch's convolution backward on it, and gather the

@@ -73,10 +73,25 @@ public static class Checkpoint
         return ReadHeader(reader, path);
     }
 
+    /// <summary>Reads just the header from <paramref name="stream"/> (disposed) holding the file <paramref name="path"/>.</summary>
+    public static CheckpointHeader ReadHeader(Stream stream, string path)
+    {
+        using var reader = Open(stream, path);
+        return ReadHeader(reader, path);
+    }
+
     /// <summary>Reads a checkpoint; the caller owns (and disposes) the returned tensors.</summary>
     public static (CheckpointHeader Header, Dictionary<string, Tensor> Tensors) Read(string path)
     {
-        using var reader = Open(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found.", path);
+        return Read(File.OpenRead(path), path);
+    }
+
+    /// <summary>Reads a checkpoint from <paramref name="stream"/> (disposed) holding the file <paramref name="path"/>
+    /// (named in errors): the bytes a data-parallel job's rank 0 read and broadcast.</summary>
+    public static (CheckpointHeader Header, Dictionary<string, Tensor> Tensors) Read(Stream stream, string path)
+    {
+        using var reader = Open(stream, path);
         var header = ReadHeader(reader, path);
         var tensors = new Dictionary<string, Tensor>();
         try
@@ -126,7 +141,12 @@ public static class Checkpoint
     private static BinaryReader Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: checkpoint not found.", path);
-        var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
+        return Open(File.OpenRead(path), path);
+    }
+
+    private static BinaryReader Open(Stream stream, string path)
+    {
+        var reader = new BinaryReader(stream, Encoding.UTF8);
         if (reader.BaseStream.Length < Magic.Length || !reader.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
         {
             reader.Dispose();

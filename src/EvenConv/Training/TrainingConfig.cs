@@ -59,6 +59,14 @@ public sealed record TrainingConfig
     public int? TestLimit { get; init; }
     /// <summary>Threads preparing batch samples (raise for image folders, whose files are decoded per batch).</summary>
     public int LoaderWorkers { get; init; } = 1;
+    /// <summary>Ranks of the data-parallel job that trains the run (1: one process). Set by the trainer from the job it
+    /// runs in; the batch of a step is <see cref="BatchSize"/> × Ranks images, so a run resumes with as many ranks.</summary>
+    public int Ranks { get; init; } = 1;
+    /// <summary>Synchronized batch norm: in a data-parallel job every batch norm normalises with the statistics of the
+    /// whole step's batch (all ranks), as one process on it would, instead of each rank's own part.</summary>
+    public bool SyncBatchNorm { get; init; }
+    /// <summary>Size of the gradient buckets a data-parallel job averages in one allreduce each (0 = every tensor alone).</summary>
+    public double BucketMegabytes { get; init; } = 25;
     /// <summary>Write a mid-epoch checkpoint every this many steps (0 = by time only).</summary>
     public int CheckpointSteps { get; init; }
     /// <summary>Write a mid-epoch checkpoint when this many minutes passed since the last one (0 = never by time).</summary>
@@ -94,6 +102,8 @@ public sealed record TrainingConfig
         if (Momentum is < 0 or >= 1) throw new ArgumentException($"momentum {Momentum} must be in [0, 1).");
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"label smoothing {LabelSmoothing} must be in [0, 1).");
         if (Threads < 0) throw new ArgumentException($"--threads {Threads} must be ≥ 0 (0 = one per core).");
+        if (Ranks < 1) throw new ArgumentException($"ranks {Ranks} must be ≥ 1.");
+        if (!(BucketMegabytes >= 0)) throw new ArgumentException($"--bucket-mb {BucketMegabytes} must be ≥ 0 (0 = one allreduce per tensor).");
         foreach (var n in NoDecay)
             if (n is not ("bn" or "bias")) throw new ArgumentException($"no-decay '{n}' is not one of bn, bias.");
         if (Device is not ("cpu" or "cuda")) throw new ArgumentException($"--device {Device} is not cpu or cuda.");
@@ -115,11 +125,12 @@ public sealed record TrainingConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    /// <summary>Settings that change how a run executes but not its results: thread counts, where data and checkpoints go.</summary>
-    private static readonly HashSet<string> RuntimeSettings = ["threads", "loaderWorkers", "checkpointSteps", "checkpointMinutes", "dataDirectory"];
+    /// <summary>Settings that change how a run executes but not its results: thread counts, where data and checkpoints go,
+    /// how gradients are packed for the allreduce.</summary>
+    private static readonly HashSet<string> RuntimeSettings = ["threads", "loaderWorkers", "checkpointSteps", "checkpointMinutes", "dataDirectory", "bucketMegabytes"];
 
     /// <summary>The JSON names of the settings that differ from <paramref name="other"/> and change results
-    /// (everything but threads, workers, checkpoint frequency and the data directory).</summary>
+    /// (everything but threads, workers, checkpoint frequency, the data directory and the bucket size).</summary>
     public IReadOnlyList<string> RecipeDifferences(TrainingConfig other)
     {
         var mine = JsonNode.Parse(ToJson())!.AsObject();

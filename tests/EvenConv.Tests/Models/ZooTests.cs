@@ -52,7 +52,7 @@ public class ZooTests
 
     /// <summary>Small, non-square and with a channel count other than 3, so that no model relies on CIFAR or ImageNet
     /// shapes; ImageNet models get enough pixels for their five halvings.</summary>
-    private static ModelOptions TinyOptions(int designedInputSize, ConvKind kind) =>
+    internal static ModelOptions TinyOptions(int designedInputSize, ConvKind kind) =>
         designedInputSize >= 224 ? new ModelOptions(kind, 2, Classes, 32, 40) : new ModelOptions(kind, 1, Classes, 8, 12);
 
     [Theory]

@@ -1,3 +1,4 @@
+using EvenConv.Ops.Routing;
 using EvenConv.IO;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -16,19 +17,22 @@ internal sealed class BasicConv2d : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv;
     private readonly BatchNorm2d bn;
+    private readonly bool pointwise;
 
     public BasicConv2d(long inChannels, long outChannels, (long, long) kernel, (long, long)? stride = null, (long, long)? padding = null)
         : base(nameof(BasicConv2d))
     {
         conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride ?? (1, 1), padding: padding ?? (0, 0), bias: false);
         bn = nn.BatchNorm2d(outChannels, eps: 0.001);
+        // 1×1 layers take EvenConv's 1×1 route, which keeps clear of oneDNN's 1×1 crash on hosts that have it.
+        pointwise = kernel == (1, 1) && (stride ?? (1, 1)) == (1, 1) && (padding ?? (0, 0)) == (0, 0);
         RegisterComponents();
     }
 
     public BasicConv2d(long inChannels, long outChannels, long kernel, long stride = 1, long padding = 0)
         : this(inChannels, outChannels, (kernel, kernel), (stride, stride), (padding, padding)) { }
 
-    public override Tensor forward(Tensor x) => F.relu(bn.call(conv.call(x)));
+    public override Tensor forward(Tensor x) => F.relu(bn.call(pointwise ? ConvRouting.Conv2d(x, conv.weight!, null) : conv.call(x)));
 }
 
 internal static class InceptionPool
