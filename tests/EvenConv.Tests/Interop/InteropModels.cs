@@ -8,10 +8,6 @@ namespace EvenConv.Tests.Interop;
 /// 0/1 so that a batch norm written wrongly (or a fold with the wrong sign) shows in the outputs.</summary>
 internal static class InteropModels
 {
-    /// <summary>Small, non-square inputs as in the zoo tests: ImageNet models get enough pixels for five halvings.</summary>
-    public static ModelOptions Tiny(ModelInfo info, int classes = 5) =>
-        info.DefaultInputSize >= 224 ? new ModelOptions(info.DefaultConv, 2, classes, 32, 40) : new ModelOptions(info.DefaultConv, 3, classes, 9, 12);
-
     public static T WithRandomStatistics<T>(T model, long seed = 7) where T : nn.Module
     {
         using var _ = no_grad();
