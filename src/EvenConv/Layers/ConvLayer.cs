@@ -1,3 +1,4 @@
+using EvenConv.Interop.Onnx;
 using EvenConv.Ops;
 using EvenConv.Ops.Routing;
 using TorchSharp;
@@ -13,7 +14,7 @@ namespace EvenConv.Layers;
 /// (<c>weight</c>: C_out × C_in/groups × k × k, and <c>bias</c> when enabled), so state dicts read the same.
 /// Make one with <see cref="Conv.Create(ConvSpec, Action{Tensor}?, MemoryLayout?)"/>.
 /// </summary>
-public sealed class ConvLayer : nn.Module<Tensor, Tensor>
+public sealed class ConvLayer : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Parameter weight;
     private readonly Parameter? bias;
@@ -57,6 +58,9 @@ public sealed class ConvLayer : nn.Module<Tensor, Tensor>
             x = F.pad(x, Spec.Kind.SinglePadding(Spec.Dilation).ToTorchPadArgument());
         return ConvRouting.Conv2d(x, weight, bias, _stride[0], _centredPadding[0], _dilation[0], Spec.Groups);
     }
+
+    /// <summary>Portable ONNX: see <see cref="OnnxConvolution"/>.</summary>
+    public string WriteOnnx(OnnxGraph graph, string input) => OnnxConvolution.Write(graph, this, input);
 
     private void CheckInput(Tensor input)
     {

@@ -1,3 +1,4 @@
+using EvenConv.Interop.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,7 +9,7 @@ namespace EvenConv.Layers;
 /// He fan-out initialised as the authors do for depthwise layers) followed by a pointwise 1×1 convolution, with nothing
 /// in between (as TensorFlow's <c>separable_conv2d</c>). Parameters: <c>dw.weight</c> (C_in×1×k×k), <c>pw.weight</c>.
 /// </summary>
-public sealed class SeparableConv : nn.Module<Tensor, Tensor>
+public sealed class SeparableConv : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ConvLayer dw, pw;
 
@@ -25,4 +26,6 @@ public sealed class SeparableConv : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         return pw.call(dw.call(input)).MoveToOuterDisposeScope();
     }
+
+    public string WriteOnnx(OnnxGraph graph, string input) => graph.Module(pw, graph.Module(dw, input));
 }

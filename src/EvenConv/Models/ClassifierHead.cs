@@ -1,4 +1,5 @@
 using EvenConv.Distributed;
+using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -21,7 +22,7 @@ public sealed record HeadConfig(int? ConvChannels = null, bool NormBeforeConv = 
 /// optional part this is the pre-activation head BN-ReLU-GAP-FC; with a conv and no <c>pre_bn</c> it is the
 /// post-activation head conv-BN-ReLU-GAP-FC of MobileNetV2 and ShuffleNetV2.
 /// </summary>
-public sealed class ClassifierHead : nn.Module<Tensor, Tensor>
+public sealed class ClassifierHead : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly BatchNorm2d? pre_bn;
     private readonly ConvLayer? conv;
@@ -56,5 +57,14 @@ public sealed class ClassifierHead : nn.Module<Tensor, Tensor>
         x = _activation.ApplyInPlace(SyncBatchNorm.Call(bn, x)).mean([2, 3]);
         if (_dropout > 0) x = F.dropout(x, _dropout, training);
         return fc.call(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Eval mode: dropout is the identity.</summary>
+    public string WriteOnnx(OnnxGraph graph, string input)
+    {
+        var x = input;
+        if (pre_bn is not null) x = _activation.WriteOnnx(graph, graph.Module(pre_bn, x));
+        x = conv is null ? graph.Module(bn, x) : OnnxConvolution.WriteWithNorm(graph, conv, bn, x);
+        return graph.Module(fc, graph.GlobalAveragePoolFlat(_activation.WriteOnnx(graph, x)));
     }
 }

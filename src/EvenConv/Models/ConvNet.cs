@@ -1,3 +1,4 @@
+using EvenConv.Interop.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,7 +9,7 @@ namespace EvenConv.Models;
 /// A run of blocks at one resolution (one ResNet stage, one dense block), optionally followed by a transition that
 /// changes the resolution. Parameter names: <c>blocks.{i}.…</c> and <c>transition.…</c>.
 /// </summary>
-public sealed class Stage : nn.Module<Tensor, Tensor>
+public sealed class Stage : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ModuleList<nn.Module<Tensor, Tensor>> blocks;
     private readonly nn.Module<Tensor, Tensor>? transition;
@@ -40,13 +41,19 @@ public sealed class Stage : nn.Module<Tensor, Tensor>
         if (transition is not null) x = transition.call(x);
         return x.MoveToOuterDisposeScope();
     }
+
+    public string WriteOnnx(OnnxGraph graph, string input)
+    {
+        var x = blocks.Aggregate(input, (value, block) => graph.Module(block, value));
+        return transition is null ? x : graph.Module(transition, x);
+    }
 }
 
 /// <summary>
 /// Every model of the zoo: <c>stem</c> → <c>stages.{i}</c> → <c>head</c>, so parameter names are stable and alike across
 /// families (<c>stem.conv.weight</c>, <c>stages.0.blocks.0.conv1.weight</c>, <c>head.fc.weight</c>).
 /// </summary>
-public sealed class ConvNet : nn.Module<Tensor, Tensor>
+public sealed class ConvNet : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Stem stem;
     private readonly ModuleList<Stage> stages;
@@ -77,4 +84,7 @@ public sealed class ConvNet : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         return head.call(ForwardFeatures(input)).MoveToOuterDisposeScope();
     }
+
+    public string WriteOnnx(OnnxGraph graph, string input) =>
+        graph.Module(head, stages.Aggregate(graph.Module(stem, input), (value, stage) => graph.Module(stage, value)));
 }

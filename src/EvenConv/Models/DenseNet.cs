@@ -1,4 +1,5 @@
 using EvenConv.Distributed;
+using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -28,7 +29,7 @@ public sealed record DenseNetConfig(
 
 /// <summary>Non-BC layer <c>bn1</c>-ReLU-<c>conv1</c>(k×k → g), or BC layer <c>bn1</c>-ReLU-<c>conv1</c>(1×1 → 4g)-<c>bn2</c>-ReLU-<c>conv2</c>(k×k → g);
 /// the output is the input with the new channels appended.</summary>
-public sealed class DenseLayer : nn.Module<Tensor, Tensor>
+public sealed class DenseLayer : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly BatchNorm2d bn1;
     private readonly nn.Module<Tensor, Tensor> conv1;
@@ -58,10 +59,17 @@ public sealed class DenseLayer : nn.Module<Tensor, Tensor>
         if (bn2 is not null && conv2 is not null) x = PreActivationConv.Apply(bn2, Activation.Relu, conv2, x);
         return cat([input, x], 1).MoveToOuterDisposeScope();
     }
+
+    public string WriteOnnx(OnnxGraph graph, string input)
+    {
+        var x = PreActivationConv.WriteOnnx(graph, bn1, Activation.Relu, conv1, input);
+        if (bn2 is not null && conv2 is not null) x = PreActivationConv.WriteOnnx(graph, bn2, Activation.Relu, conv2, x);
+        return graph.Concat([input, x]);
+    }
 }
 
 /// <summary>Transition between dense blocks: <c>bn</c>-ReLU-<c>conv</c> 1×1 → 2×2 average pool, stride 2, no padding.</summary>
-public sealed class DenseTransition : nn.Module<Tensor, Tensor>
+public sealed class DenseTransition : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly BatchNorm2d bn;
     private readonly ConvLayer conv;
@@ -78,6 +86,9 @@ public sealed class DenseTransition : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         return F.avg_pool2d(conv.call(F.relu(SyncBatchNorm.Call(bn, input), inplace: true)), 2).MoveToOuterDisposeScope();
     }
+
+    public string WriteOnnx(OnnxGraph graph, string input) =>
+        graph.AveragePool(PreActivationConv.WriteOnnx(graph, bn, Activation.Relu, conv, input), 2, 2);
 }
 
 /// <summary>

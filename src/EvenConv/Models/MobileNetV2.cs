@@ -1,4 +1,5 @@
 using EvenConv.Distributed;
+using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -7,7 +8,7 @@ using static TorchSharp.torch;
 namespace EvenConv.Models;
 
 /// <summary>Convolution → <c>bn</c> [→ activation]: the post-activation unit of MobileNetV2 and ShuffleNetV2.</summary>
-public sealed class ConvNorm : nn.Module<Tensor, Tensor>
+public sealed class ConvNorm : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ConvLayer conv;
     private readonly BatchNorm2d bn;
@@ -28,11 +29,17 @@ public sealed class ConvNorm : nn.Module<Tensor, Tensor>
         if (_activation is { } a) x = a.ApplyInPlace(x);
         return x.MoveToOuterDisposeScope();
     }
+
+    public string WriteOnnx(OnnxGraph graph, string input)
+    {
+        var x = OnnxConvolution.WriteWithNorm(graph, conv, bn, input);
+        return _activation is { } a ? a.WriteOnnx(graph, x) : x;
+    }
 }
 
 /// <summary>MobileNetV2 inverted residual: [<c>conv_pw</c> 1×1 expand + BN-ReLU6 when t ≠ 1] → <c>conv_dw</c> depthwise k×k (stride)
 /// + BN-ReLU6 → <c>conv_pwl</c> 1×1 project + BN, plus the input when the stride is 1 and the width is kept.</summary>
-public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+public sealed class InvertedResidual : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ConvNorm? conv_pw;
     private readonly ConvNorm conv_dw, conv_pwl;
@@ -55,6 +62,13 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
         x = conv_pwl.call(conv_dw.call(x));
         if (_residual) x = x.add_(input);
         return x.MoveToOuterDisposeScope();
+    }
+
+    public string WriteOnnx(OnnxGraph graph, string input)
+    {
+        var x = conv_pw is null ? input : graph.Module(conv_pw, input);
+        x = graph.Module(conv_pwl, graph.Module(conv_dw, x));
+        return _residual ? graph.Add(x, input) : x;
     }
 }
 

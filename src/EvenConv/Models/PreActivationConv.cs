@@ -1,4 +1,5 @@
 using EvenConv.Distributed;
+using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using EvenConv.Ops;
 using TorchSharp;
@@ -35,6 +36,10 @@ public static class PreActivationConv
         }
         return conv.call(activation.ApplyInPlace(SyncBatchNorm.Call(norm, input)));
     }
+
+    /// <summary>The eval-mode ONNX of <see cref="Apply"/>: the three modules in turn.</summary>
+    public static string WriteOnnx(OnnxGraph graph, BatchNorm2d norm, Activation activation, nn.Module<Tensor, Tensor> conv, string input) =>
+        graph.Module(conv, activation.WriteOnnx(graph, graph.Module(norm, input)));
 
     private static bool Fusable(BatchNorm2d norm, nn.Module<Tensor, Tensor> conv, Tensor input, out ConvLayer layer)
     {

@@ -1,4 +1,5 @@
 using EvenConv.Distributed;
+using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -19,7 +20,7 @@ public enum ShortcutInput
 /// stride or width changes, added to the residual branch; which tensor the projection reads; the activation. Each
 /// BN-activation-convolution runs through <see cref="PreActivationConv"/> (one op for C2sp in training) except where the
 /// shortcut reads the first activation, which then has to exist as a tensor.</summary>
-public abstract class PreActBlock : nn.Module<Tensor, Tensor>
+public abstract class PreActBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     // Protected, not private: TorchSharp registers the fields the derived type sees, after the derived type's own
     // (bn1, conv1, … then shortcut: the state-dict order of the torchvision-style blocks).
@@ -49,6 +50,19 @@ public abstract class PreActBlock : nn.Module<Tensor, Tensor>
         return residual.add_(identity).MoveToOuterDisposeScope();
     }
 
+    public string WriteOnnx(OnnxGraph graph, string input)
+    {
+        string residual, identity;
+        if (shortcut is not null && _shortcutInput == ShortcutInput.PreActivated)
+        {
+            var a = _activation.WriteOnnx(graph, graph.Module(FirstNorm, input));
+            (residual, identity) = (AfterFirstConvOnnx(graph, graph.Module(FirstConv, a)), graph.Module(shortcut, a));
+        }
+        else
+            (residual, identity) = (AfterFirstConvOnnx(graph, NormActConvOnnx(graph, FirstNorm, FirstConv, input)), shortcut is null ? input : graph.Module(shortcut, input));
+        return graph.Add(residual, identity);
+    }
+
     /// <summary>The batch norm the block input goes through first (<c>bn1</c>).</summary>
     private protected abstract BatchNorm2d FirstNorm { get; }
 
@@ -57,6 +71,12 @@ public abstract class PreActBlock : nn.Module<Tensor, Tensor>
 
     /// <summary>The rest of the residual branch, from the output of <see cref="FirstConv"/>.</summary>
     private protected abstract Tensor AfterFirstConv(Tensor firstConvOutput);
+
+    /// <summary>The ONNX of <see cref="AfterFirstConv"/>.</summary>
+    private protected abstract string AfterFirstConvOnnx(OnnxGraph graph, string firstConvOutput);
+
+    private protected string NormActConvOnnx(OnnxGraph graph, BatchNorm2d norm, nn.Module<Tensor, Tensor> conv, string x) =>
+        PreActivationConv.WriteOnnx(graph, norm, _activation, conv, x);
 
     /// <summary><c>conv(act(norm(x)))</c>.</summary>
     private protected Tensor NormActConv(BatchNorm2d norm, nn.Module<Tensor, Tensor> conv, Tensor x) => PreActivationConv.Apply(norm, _activation, conv, x);
@@ -84,6 +104,8 @@ public sealed class PreActBasicBlock : PreActBlock
     private protected override nn.Module<Tensor, Tensor> FirstConv => conv1;
 
     private protected override Tensor AfterFirstConv(Tensor firstConvOutput) => NormActConv(bn2, conv2, firstConvOutput);
+
+    private protected override string AfterFirstConvOnnx(OnnxGraph graph, string firstConvOutput) => NormActConvOnnx(graph, bn2, conv2, firstConvOutput);
 }
 
 /// <summary>Pre-activation bottleneck block: <c>bn1</c>-act → <c>conv1</c> 1×1 → <c>bn2</c>-act → <c>conv2</c> k×k (stride) →
@@ -112,4 +134,7 @@ public sealed class PreActBottleneckBlock : PreActBlock
 
     private protected override Tensor AfterFirstConv(Tensor firstConvOutput) =>
         NormActConv(bn3, conv3, NormActConv(bn2, conv2, firstConvOutput));
+
+    private protected override string AfterFirstConvOnnx(OnnxGraph graph, string firstConvOutput) =>
+        NormActConvOnnx(graph, bn3, conv3, NormActConvOnnx(graph, bn2, conv2, firstConvOutput));
 }

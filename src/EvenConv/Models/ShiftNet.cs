@@ -1,4 +1,5 @@
 using EvenConv.Distributed;
+using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -12,7 +13,7 @@ namespace EvenConv.Models;
 /// <c>shift</c> → <c>bn2</c>-ReLU → <c>conv2</c> 1×1 (stride). Same width and stride 1: the input is added. Otherwise a
 /// 3×3/s average pool of the input is concatenated with the block's out − in new channels.
 /// </summary>
-public sealed class ShiftBlock : nn.Module<Tensor, Tensor>
+public sealed class ShiftBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly BatchNorm2d bn1, bn2;
     private readonly ConvLayer conv1, conv2;
@@ -42,6 +43,15 @@ public sealed class ShiftBlock : nn.Module<Tensor, Tensor>
         if (!_concat) return x.add_(input).MoveToOuterDisposeScope();
         var pooled = _stride == 1 ? input : F.avg_pool2d(input, kernel_size: 3, stride: _stride, padding: 1, count_include_pad: false);
         return cat([pooled, x], 1).MoveToOuterDisposeScope();
+    }
+
+    public string WriteOnnx(OnnxGraph graph, string input)
+    {
+        var x = graph.Module(shift, PreActivationConv.WriteOnnx(graph, bn1, Activation.Relu, conv1, input));
+        x = PreActivationConv.WriteOnnx(graph, bn2, Activation.Relu, conv2, x);
+        if (!_concat) return graph.Add(x, input);
+        var pooled = _stride == 1 ? input : graph.AveragePool(input, 3, _stride, 1, countIncludePad: false);
+        return graph.Concat([pooled, x]);
     }
 }
 

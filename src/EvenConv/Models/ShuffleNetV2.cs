@@ -1,3 +1,4 @@
+using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace EvenConv.Models;
 /// transforms the second half, the halves are concatenated and shuffled (2 groups). Stride 2: both branches read the whole
 /// input, <c>branch_proj</c> being depthwise k×k/2+BN → 1×1+BN+act.
 /// </summary>
-public sealed class ShuffleUnit : nn.Module<Tensor, Tensor>
+public sealed class ShuffleUnit : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly nn.Module<Tensor, Tensor>? branch_proj;
     private readonly nn.Module<Tensor, Tensor> branch_main;
@@ -29,8 +30,11 @@ public sealed class ShuffleUnit : nn.Module<Tensor, Tensor>
             branch_proj = nn.Sequential(
                 new ConvNorm(Components.Depthwise(inChannels, kind, stride), null),
                 new ConvNorm(Components.Pointwise(inChannels, half), activation));
+        _outChannels = outChannels;
         RegisterComponents();
     }
+
+    private readonly int _outChannels;
 
     public override Tensor forward(Tensor input)
     {
@@ -48,6 +52,20 @@ public sealed class ShuffleUnit : nn.Module<Tensor, Tensor>
             transformed = branch_main.call(input);
         }
         return ChannelShuffle(cat([kept, transformed], 1), 2).MoveToOuterDisposeScope();
+    }
+
+    public string WriteOnnx(OnnxGraph graph, string input)
+    {
+        string kept, transformed;
+        if (branch_proj is null)
+        {
+            var half = graph.InputShape(this)[1] / 2;
+            var halves = graph.SplitChannels(input, [half, half]);
+            (kept, transformed) = (halves[0], graph.Module(branch_main, halves[1]));
+        }
+        else
+            (kept, transformed) = (graph.Module(branch_proj, input), graph.Module(branch_main, input));
+        return graph.ChannelShuffle(graph.Concat([kept, transformed]), _outChannels, 2);
     }
 
     /// <summary>Interleaves <paramref name="groups"/> channel groups: channel g·(C/groups)+i moves to i·groups+g.</summary>

@@ -1,4 +1,5 @@
 using EvenConv.Distributed;
+using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -18,7 +19,7 @@ namespace EvenConv.Models;
 public sealed record StemConfig(int OutChannels, int KernelSize = 3, int Stride = 1, bool Norm = false, bool MaxPool = false);
 
 /// <summary>Stem module: <c>conv</c> [→ <c>bn</c> → activation] [→ max-pool 3×3/2].</summary>
-public sealed class Stem : nn.Module<Tensor, Tensor>
+public sealed class Stem : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly ConvLayer conv;
     private readonly BatchNorm2d? bn;
@@ -48,5 +49,11 @@ public sealed class Stem : nn.Module<Tensor, Tensor>
         // TensorFlow's SAME 3×3/2 max-pool gives ceil(H/2), as does padding 1 on each side.
         if (_maxPool) x = F.max_pool2d(x, kernel_size: 3, stride: 2, padding: 1);
         return x.MoveToOuterDisposeScope();
+    }
+
+    public string WriteOnnx(OnnxGraph graph, string input)
+    {
+        var x = bn is null ? graph.Module(conv, input) : _activation.WriteOnnx(graph, OnnxConvolution.WriteWithNorm(graph, conv, bn, input));
+        return _maxPool ? graph.MaxPool(x, 3, 2, 1) : x;
     }
 }

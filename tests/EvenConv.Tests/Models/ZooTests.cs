@@ -27,7 +27,7 @@ public class ZooTests
     /// convolution inside the blocks (padding groups, pooled stride, depthwise even kernels), and the registered models are
     /// deeper or wider stacks of these same blocks — the whole registry × six kinds would take minutes on two cores.
     /// </summary>
-    private static readonly Dictionary<string, (Func<ModelOptions, nn.Module<Tensor, Tensor>> Build, bool ImageNetStem)> BuilderPaths = new()
+    internal static readonly Dictionary<string, (Func<ModelOptions, nn.Module<Tensor, Tensor>> Build, bool ImageNetStem)> BuilderPaths = new()
     {
         ["resnet_cifar_basic"] = (o => ResNet.Cifar(1, o), false),
         ["resnet_cifar_bottleneck"] = (o => ResNet.Cifar(1, o, ResNetBlock.Bottleneck), false),
