@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using EvenConv.Data;
 using EvenConv.Interop;
 using EvenConv.Interop.Onnx;
 using EvenConv.Layers;
 using EvenConv.Models;
+using EvenConv.Tests.Data;
 using EvenConv.Training;
 using SkiaSharp;
 using TorchSharp;
@@ -14,6 +16,7 @@ namespace EvenConv.Tests.Interop;
 /// an exported file classifying image files as the model classifies the same pixels.</summary>
 public class DeploymentTests : IDisposable
 {
+    private readonly TestData _data = new();
     private readonly string _dir = Directory.CreateTempSubdirectory("evenconv-deploy-").FullName;
 
     [Fact]
@@ -54,19 +57,12 @@ public class DeploymentTests : IDisposable
         Assert.Contains("not a readable PNG or JPEG", Assert.Throws<InvalidDataException>(() => classifier.Predict(paths)).Message);
     }
 
-    [SkippableFact]
+    [Fact]
     public void Checkpoint_goes_to_onnx_and_to_a_state_dict_and_back_to_the_same_model()
     {
-        var config = new TrainingConfig { Model = "resnet20", Conv = "c4sp", Data = "fashion-mnist" };
-        IImageDataset test;
-        try { test = DataSets.Open(config.Data, DataSplit.Test); }
-        catch (EvenConvException e) { throw new SkipException($"needs Fashion-MNIST ({e.Message})"); }
-        var checkpoint = Path.Combine(_dir, "last.ckpt");
-        using (var model = InteropModels.WithRandomStatistics(ClassifierModels.Create(config, test)))
-            Checkpoint.Save(checkpoint, new CheckpointHeader(config, new TrainingPosition(), [], ChannelNormalization.FashionMnist, DateTime.UtcNow), model, null);
-
+        var checkpoint = WriteCheckpoint(out var config);
         using var trained = TrainedClassifier.FromCheckpoint(checkpoint);
-        Assert.Equal((1, 28, 28, 10), (trained.Channels, trained.Height, trained.Width, trained.ClassNames.Count));
+        Assert.Equal((1, 12, 10, 4), (trained.Channels, trained.Height, trained.Width, trained.ClassNames.Count));
         var check = trained.SaveOnnx(Path.Combine(_dir, "m.onnx"), batchSize: 3);
         Assert.True(check.RelativeError < 1e-4, $"ONNX Runtime differs by {check.MaxAbsError:E2} at logits up to {check.OutputScale:F3}");
 
@@ -76,10 +72,53 @@ public class DeploymentTests : IDisposable
         var reimported = Path.Combine(_dir, "imported.ckpt");
         imported.SaveCheckpoint(reimported);
         using var again = TrainedClassifier.FromCheckpoint(reimported);
-        Assert.Equal(ChannelNormalization.FashionMnist.Mean, again.Normalization.Mean);
+        Assert.Equal(imported.Normalization.Mean, again.Normalization.Mean);
         var expected = trained.Model.state_dict();
         foreach (var (name, value) in again.Model.state_dict())
             Assert.True(value.equal(expected[name]).all().item<bool>(), $"{name} changed on the way");
+    }
+
+    [Fact]
+    public void Cli_exports_predicts_imports_and_refuses_weights_of_another_model()
+    {
+        var checkpoint = WriteCheckpoint(out var config);
+        var onnx = Path.Combine(_dir, "m.onnx");
+        Assert.Contains("ONNX Runtime vs EvenConv on a random batch: max |Δlogit|", Cli(0, "export", "onnx", "--checkpoint", checkpoint, "--out", onnx));
+        var image = Path.Combine(_dir, "x.png");
+        File.WriteAllBytes(image, TestData.EncodeImage(10, 12, seed: 3, grey: true));
+        Assert.Contains("x.png", Cli(0, "predict", "--onnx", onnx, image, "--top", "2"));
+        var weights = Path.Combine(_dir, "m.pt");
+        Cli(0, "export", "state-dict", "--checkpoint", checkpoint, "--out", weights);
+        Cli(0, "import", "--weights", weights, "--model", config.Model, "--conv", config.Conv, "--data", config.Data, "--out", Path.Combine(_dir, "i.ckpt"));
+        Assert.Contains("do not fit", Cli(1, "import", "--weights", weights, "--model", "resnet8", "--conv", "c2", "--data", config.Data, "--out", Path.Combine(_dir, "j.ckpt")));
+        Assert.False(File.Exists(Path.Combine(_dir, "j.ckpt")));
+    }
+
+    /// <summary>A checkpoint of ResNet-8 C4sp (random weights and batch-norm statistics) for a 12×10 grey 4-class data set.</summary>
+    private string WriteCheckpoint(out TrainingConfig config)
+    {
+        var data = _data.WriteIdxSet("shapes", count: 8, h: 12, w: 10, classes: 4);
+        config = new TrainingConfig { Model = "resnet8", Conv = "c4sp", Data = data };
+        var train = DataSets.Open(data, DataSplit.Train);
+        var checkpoint = Path.Combine(_dir, "last.ckpt");
+        using var model = InteropModels.WithRandomStatistics(ClassifierModels.Create(config, train));
+        Checkpoint.Save(checkpoint, new CheckpointHeader(config, new TrainingPosition(), [], ChannelNormalization.For(train), DateTime.UtcNow), model, null);
+        return checkpoint;
+    }
+
+    private static string Cli(int exitCode, params string[] arguments)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EvenConv.Cli.dll"));
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        info.Environment["COLUMNS"] = "200";
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(120_000), "the CLI did not finish");
+        var text = stdout + stderr.Result;
+        Assert.True(process.ExitCode == exitCode, $"{string.Join(' ', arguments)}: exit {process.ExitCode}, expected {exitCode}:\n{text}");
+        return text;
     }
 
     private static string WritePng(string path, byte[] chw, int height, int width)
@@ -97,5 +136,9 @@ public class DeploymentTests : IDisposable
         return path;
     }
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose()
+    {
+        _data.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
 }
