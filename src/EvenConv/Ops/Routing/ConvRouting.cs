@@ -44,6 +44,7 @@ public static class ConvRouting
         if (Forced is { } forced) return forced;
         if (OneDnnHealth.Report is not { } report) return ConvRoute.Gemm;
         if (report.Healthy) return ConvRoute.OneDnn;
+        if (report.PointwiseBroken && weight.shape[2] == 1 && weight.shape[3] == 1) return ConvRoute.Gemm;
         var probeCase = ProbeCase.Of(input, weight, stride, padding, dilation, groups);
         if (backward is { } b) probeCase = probeCase with { Backward = b };
         return OneDnnHealth.IsHealthy(probeCase) ? ConvRoute.OneDnn : ConvRoute.Gemm;

@@ -16,6 +16,12 @@ public sealed record OneDnnHealthReport(string Signature, int Threads, IReadOnly
 
     /// <summary>The cases that killed their process or computed wrong values.</summary>
     public IEnumerable<ProbeResult> Unhealthy => Results.Where(r => !r.Healthy);
+
+    /// <summary>Whether a 1×1 case failed: then no 1×1 convolution runs on oneDNN, whatever its shape's own check says.
+    /// Seen here: N2 C32→40 on a 1×1 map made by average pooling, two threads, passed in the probe child and came out
+    /// 50 % wrong in the process (the tensor's strides differ from the child's fresh one), so a per-shape pass is not
+    /// proof for oneDNN's broken 1×1 path.</summary>
+    public bool PointwiseBroken { get; } = Results.Any(r => !r.Healthy && r.Case.Kernel == 1);
 }
 
 /// <summary>
