@@ -37,6 +37,9 @@ public static class ConvRouting
         set => (_override, _overridden) = (value, true);
     }
 
+    /// <summary>Whether every convolution takes oneDNN now: forced so, or not forced and the host probe found it healthy.</summary>
+    private static bool EveryConvolutionOnOneDnn => Forced is { } forced ? forced == ConvRoute.OneDnn : OneDnnHealth.Report is { Healthy: true };
+
     /// <summary>The route <c>conv2d(input, weight, stride, padding, dilation, groups)</c> takes now; with
     /// <paramref name="backward"/> null, whether its backward runs is read from autograd's state.</summary>
     public static ConvRoute RouteFor(Tensor input, Tensor weight, long stride, long padding, long dilation, long groups, bool? backward = null)
@@ -55,7 +58,9 @@ public static class ConvRouting
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long stride = 1, long padding = 0, long dilation = 1, long groups = 1)
     {
         Nnpack.OffWhereUnavailable();
-        if (input.device_type == TorchSharp.DeviceType.CPU && weight.shape[2] == weight.shape[3]
+        // The usual case, a healthy host, reads no tensor property: each one is a native call (1–2 µs per convolution
+        // for the device and shape checks, measured on a Zen 3; 0.1 µs for this test).
+        if (!EveryConvolutionOnOneDnn && input.device_type == TorchSharp.DeviceType.CPU && weight.shape[2] == weight.shape[3]
             && RouteFor(input, weight, stride, padding, dilation, groups) == ConvRoute.Gemm)
             return GemmConv.Apply(input, weight, bias, stride, padding, dilation, groups);
         return F.conv2d(input, weight, bias, strides: [stride, stride], padding: [padding, padding], dilation: [dilation, dilation], groups: groups);

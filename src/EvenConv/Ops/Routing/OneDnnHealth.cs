@@ -12,7 +12,7 @@ namespace EvenConv.Ops.Routing;
 public sealed record OneDnnHealthReport(string Signature, int Threads, IReadOnlyList<ProbeResult> Results)
 {
     /// <summary>True when every case survived with the right values: libtorch's convolutions are trusted here.</summary>
-    public bool Healthy => Results.All(r => r.Healthy);
+    public bool Healthy { get; } = Results.All(r => r.Healthy);
 
     /// <summary>The cases that killed their process or computed wrong values.</summary>
     public IEnumerable<ProbeResult> Unhealthy => Results.Where(r => !r.Healthy);
